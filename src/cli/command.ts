@@ -1,0 +1,49 @@
+/**
+ * The shape of a `gvm` subcommand. Each lives in its own module and is loaded
+ * only when invoked, so `gvm --help` never pays for the engine or verifier.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ConfigError } from "../util/errors.js";
+
+export interface CommandIo {
+  /** Machine-readable output (JSON lines, tables). */
+  stdout: NodeJS.WritableStream;
+  /** Human-facing messages: progress, warnings, errors. */
+  stderr: NodeJS.WritableStream;
+}
+
+export interface Command {
+  /** The word after `gvm`. */
+  readonly name: string;
+  /** One line for `gvm --help`. */
+  readonly summary: string;
+  /** Full `--help` text: usage, options, examples. */
+  readonly help: string;
+  /** Runs the command; resolves to the exit code (0 ok, 1 runtime failure, 2 usage error). */
+  run(argv: readonly string[], io: CommandIo): Promise<number>;
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses argv against a spec with node:util parseArgs, turning its errors into
+ * ConfigErrors that name the command and the offending option.
+ */
+export function parseOptions<T extends OptionSpec>(command: string, argv: readonly string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`gvm ${command}: ${message}. Run 'gvm ${command} --help' for usage.`);
+  }
+}
+
+/** Reads a numeric option, failing with a message that names it. */
+export function numberOption(command: string, name: string, value: string | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (value.trim() === "" || !Number.isFinite(x)) {
+    throw new ConfigError(`gvm ${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
+  }
+  return x;
+}

@@ -1,0 +1,15 @@
+/**
+ * Every subcommand, by name, loaded lazily. Add a line here when a command
+ * lands; nothing else in the CLI changes.
+ */
+import type { Command } from "./command.js";
+
+export interface CommandEntry {
+  /** One line shown by `gvm --help` without loading the module. */
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: Record<string, CommandEntry> = {
+  demo: { summary: "Run the main demo (what `npm start` runs).", load: async () => (await import("./demo.js")).demoCommand },
+};

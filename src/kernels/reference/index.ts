@@ -1,0 +1,36 @@
+/**
+ * The reference backend: plain TypeScript twins of every native kernel. It is
+ * the oracle the native kernels are tested against and the fallback when the
+ * addon cannot load.
+ */
+import type { Kernels } from "../types.js";
+import { attentionBackward, attentionForward } from "./attention.js";
+import { addBias, axpy, gemm, scale, sumRows, sumSquares } from "./gemm.js";
+import { embeddingBackward, embeddingForward, rmsnormBackward, rmsnormForward, rope, swigluBackward, swigluForward } from "./layers.js";
+import { adamw } from "./optim.js";
+import { entropy, logprobBackward, logprobForward, softmaxBackward, softmaxForward } from "./softmax.js";
+
+export const referenceKernels: Kernels = {
+  info: { backend: "reference", simd: "js", threads: 1 },
+  gemm,
+  axpy,
+  scale,
+  addBias,
+  sumRows,
+  sumSquares,
+  rmsnormForward,
+  rmsnormBackward,
+  rope,
+  swigluForward,
+  swigluBackward,
+  attentionForward,
+  attentionBackward,
+  embeddingForward,
+  embeddingBackward,
+  logprobForward,
+  logprobBackward,
+  entropy,
+  softmaxForward,
+  softmaxBackward,
+  adamw,
+};

@@ -1,0 +1,77 @@
+/**
+ * The layer rule of DEVELOPERS.md, enforced: a module imports only from its
+ * own layer directory or from layers below it. Siblings on one rung (rl and
+ * gvm; verify, tasks and data; ...) stay independent unless listed in ALLOWED.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const RANK: Record<string, number> = {
+  util: 0,
+  kernels: 1,
+  tensor: 2,
+  model: 3,
+  verify: 4,
+  tasks: 4,
+  data: 4,
+  rl: 5,
+  gvm: 5,
+  eval: 6,
+  train: 6,
+  report: 6,
+  cli: 7,
+  serve: 7,
+  dashboard: 7,
+};
+
+/** Sibling edges that are allowed, as "from->to". */
+const ALLOWED = new Set<string>(["tasks->verify", "train->eval", "train->report"]);
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (p.endsWith(".ts") && !p.endsWith(".test.ts") && !p.endsWith(".d.ts")) out.push(p);
+  }
+  return out;
+}
+
+function layerOf(file: string): string | undefined {
+  return relative(root, file).split(sep)[0];
+}
+
+describe("layering", () => {
+  it("every top-level source directory has a rank", () => {
+    for (const name of readdirSync(root)) {
+      if (statSync(join(root, name)).isDirectory()) expect(RANK[name], `src/${name} has no layer rank`).toBeDefined();
+    }
+  });
+
+  it("imports only go down (or sideways where allowed)", () => {
+    const violations: string[] = [];
+    const importRe = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
+    for (const file of sourceFiles(root)) {
+      const from = layerOf(file);
+      if (from === undefined || RANK[from] === undefined) continue;
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(importRe)) {
+        const spec = m[1] ?? m[2];
+        if (spec === undefined) continue;
+        const to = layerOf(resolve(dirname(file), spec));
+        if (to === undefined || to === from) continue;
+        const rf = RANK[from] as number;
+        const rt = RANK[to];
+        if (rt === undefined) continue;
+        if (rt < rf) continue;
+        if (rt === rf && ALLOWED.has(`${from}->${to}`)) continue;
+        violations.push(`${relative(root, file)} imports ${spec} (${from} -> ${to})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
