@@ -1,0 +1,148 @@
+/**
+ * Checkpoints in Hugging Face layout: `config.json` + `model.safetensors`
+ * (or shards listed in `model.safetensors.index.json`), tensor names as in
+ * `transformers`, so a checkpoint we write loads there and theirs load here.
+ * Optimizer moments go beside it in `optimizer.safetensors`.
+ *
+ * A checkpoint directory is written whole into a temporary sibling and
+ * renamed into place, so a crash leaves the previous checkpoint or the new
+ * one, never a mix.
+ */
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { type AdamWState, Tensor } from "../tensor/index.js";
+import { atomicWrite } from "../util/atomic.js";
+import { configJson, type ModelConfig, parseModelConfig } from "./config.js";
+import { ModelError } from "./errors.js";
+import { LlamaModel, parameterShapes } from "./llama.js";
+import { readHeader, readSafetensors, type StDtype, type StTensor, writeSafetensors } from "./safetensors.js";
+
+export class CheckpointError extends ModelError {}
+
+/** Non-parameter buffers some exporters include; skipped on load. */
+const IGNORED = /\.rotary_emb\.inv_freq$/;
+
+export interface SaveOptions {
+  /** On-disk dtype of the weights. */
+  dtype?: StDtype;
+  /** Optimizer state written to optimizer.safetensors. */
+  optimizer?: AdamWState;
+  /** Extra files (name -> contents) written into the directory, e.g. trainer state. */
+  extraFiles?: Record<string, string>;
+}
+
+/** Writes a complete checkpoint directory atomically (replacing an existing one). */
+export function saveCheckpoint(dir: string, model: LlamaModel, options: SaveOptions = {}): void {
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  atomicWrite(join(tmp, "config.json"), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
+  const weights = new Map<string, StTensor>();
+  for (const name of parameterShapes(model.config).keys()) {
+    const t = model.params.get(name) as Tensor;
+    weights.set(name, { shape: [...t.shape], data: t.data });
+  }
+  writeSafetensors(join(tmp, "model.safetensors"), weights, { dtype: options.dtype ?? "F32", metadata: { format: "pt" } });
+  if (options.optimizer) {
+    const st = new Map<string, StTensor>();
+    for (const [name, m] of options.optimizer.m) st.set(`m.${name}`, { shape: [m.length], data: m });
+    for (const [name, v] of options.optimizer.v) st.set(`v.${name}`, { shape: [v.length], data: v });
+    writeSafetensors(join(tmp, "optimizer.safetensors"), st, { metadata: { step: String(options.optimizer.step) } });
+  }
+  for (const [name, text] of Object.entries(options.extraFiles ?? {})) atomicWrite(join(tmp, name), text);
+  if (existsSync(dir)) {
+    const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
+    rmSync(old, { recursive: true, force: true });
+    renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, dir);
+  }
+}
+
+/** Reads and validates config.json of a model directory. */
+export function loadConfig(dir: string): ModelConfig {
+  const path = join(dir, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CheckpointError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CheckpointError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  return parseModelConfig(json, path);
+}
+
+/** Weight files of a directory: the shards of an index, or model.safetensors. */
+function weightFiles(dir: string): string[] {
+  const index = join(dir, "model.safetensors.index.json");
+  if (existsSync(index)) {
+    let map: unknown;
+    try {
+      map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: unknown }).weight_map;
+    } catch (err) {
+      throw new CheckpointError(`${index}: not valid JSON (${(err as Error).message})`, { cause: err });
+    }
+    if (map === null || typeof map !== "object") throw new CheckpointError(`${index}: no "weight_map" object`);
+    return [...new Set(Object.values(map as Record<string, string>))].map((f) => join(dir, f));
+  }
+  const single = join(dir, "model.safetensors");
+  if (!existsSync(single)) throw new CheckpointError(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  return [single];
+}
+
+/**
+ * Loads a model directory. Missing, unexpected and mis-shaped tensors are
+ * reported together in one error that lists every one of them.
+ */
+export function loadModel(dir: string): LlamaModel {
+  const config = loadConfig(dir);
+  const expected = parameterShapes(config);
+  const found = new Map<string, StTensor>();
+  const where = new Map<string, string>();
+  for (const file of weightFiles(dir)) {
+    for (const [name, t] of readSafetensors(file)) {
+      if (IGNORED.test(name)) continue;
+      found.set(name, t);
+      where.set(name, file);
+    }
+  }
+  const problems: string[] = [];
+  for (const [name, shape] of expected) {
+    const t = found.get(name);
+    if (!t) problems.push(`missing ${name} (expected shape [${shape.join(", ")}])`);
+    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      problems.push(`${name} in ${where.get(name)} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
+    }
+  }
+  for (const name of found.keys()) if (!expected.has(name)) problems.push(`unexpected ${name} in ${where.get(name)}`);
+  if (problems.length > 0) throw new CheckpointError(`${dir}: checkpoint does not match its config.json (${config.modelType}):\n  ${problems.join("\n  ")}`);
+  const params = new Map<string, Tensor>();
+  for (const [name, shape] of expected) {
+    const t = found.get(name) as StTensor;
+    params.set(name, new Tensor(t.data, shape, { requiresGrad: true }).keep());
+  }
+  return new LlamaModel(config, params);
+}
+
+/** Loads optimizer.safetensors of a checkpoint, or null when it has none. */
+export function loadOptimizerState(dir: string): AdamWState | null {
+  const path = join(dir, "optimizer.safetensors");
+  if (!existsSync(path)) return null;
+  const st = readSafetensors(path);
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  for (const [name, t] of st) {
+    if (name.startsWith("m.")) m.set(name.slice(2), t.data);
+    else if (name.startsWith("v.")) v.set(name.slice(2), t.data);
+    else throw new CheckpointError(`${path}: unexpected tensor ${name} (expected m.<param> or v.<param>)`);
+  }
+  const step = Number(readHeader(path).metadata.step);
+  if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`${path}: metadata has no valid "step"`);
+  return { step, m, v };
+}

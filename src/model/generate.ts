@@ -1,0 +1,93 @@
+/**
+ * Batched generation: one prefill over left-padded prompts, then one decode
+ * step per new token with a KV cache. Each row draws from its own random
+ * stream, so a row's sample depends on its seed, not on its batch-mates.
+ */
+import * as T from "../tensor/index.js";
+import { Rng } from "../util/rng.js";
+import { ModelError } from "./errors.js";
+import { KVCache } from "./kvcache.js";
+import type { LlamaModel } from "./llama.js";
+import { type SamplingParams, sampleToken, validateSampling } from "./sampling.js";
+
+export interface GenerateOptions extends SamplingParams {
+  /** New tokens per row at most. */
+  maxNewTokens: number;
+  /** Ids that end a row (included in its output). */
+  stopIds: readonly number[];
+  /** Id used to left-pad prompts and fill finished rows. */
+  padId: number;
+  /** One generator per row, or a seed from which row i's stream is derived as seed + i. */
+  rngs: readonly Rng[] | number;
+  /** Called after every decode step with the number of rows still running. */
+  onStep?: (step: number, running: number) => void;
+}
+
+export type FinishReason = "stop" | "length";
+
+export interface Generation {
+  /** Generated ids per row (prompt excluded; the stop id included when hit). */
+  tokens: number[][];
+  finish: FinishReason[];
+}
+
+export function generate(model: LlamaModel, prompts: readonly (readonly number[])[], o: GenerateOptions): Generation {
+  validateSampling(o);
+  const B = prompts.length;
+  if (B === 0) return { tokens: [], finish: [] };
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new ModelError(`generate: maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
+  const lens = prompts.map((p) => p.length);
+  const P = Math.max(...lens);
+  if (Math.min(...lens) === 0) throw new ModelError(`generate: prompt ${lens.indexOf(0)} is empty; start it with a BOS token`);
+  const capacity = P + o.maxNewTokens;
+  if (capacity > model.config.maxPositions) throw new ModelError(`generate: prompt length ${P} + maxNewTokens ${o.maxNewTokens} exceeds max_position_embeddings ${model.config.maxPositions}`);
+  const rngs = typeof o.rngs === "number" ? prompts.map((_, i) => new Rng(((o.rngs as number) + i) >>> 0)) : o.rngs;
+  if (rngs.length !== B) throw new ModelError(`generate: ${rngs.length} random streams for ${B} prompts`);
+  const stop = new Set(o.stopIds);
+  const tokens: number[][] = prompts.map(() => []);
+  const finish: FinishReason[] = prompts.map(() => "length");
+  const done = new Uint8Array(B);
+  if (o.maxNewTokens === 0) return { tokens, finish };
+
+  const V = model.config.vocabSize;
+  const cache = new KVCache(model.config, B, capacity);
+  const ids = new Int32Array(B * P).fill(o.padId);
+  const positions = new Int32Array(B * P);
+  const mask = new Uint8Array(B * P);
+  for (let b = 0; b < B; b++) {
+    const p = prompts[b] as readonly number[];
+    const pad = P - p.length;
+    for (let t = 0; t < p.length; t++) {
+      ids[b * P + pad + t] = p[t] as number;
+      positions[b * P + pad + t] = t;
+      mask[b * P + pad + t] = 1;
+    }
+  }
+  const step = new Int32Array(B);
+  const stepPos = new Int32Array(B);
+  let running = B;
+  T.noGrad(() => {
+    let logits = T.tidy(() => model.forward(ids, B, P, { positions, keyMask: mask, cache, lastOnly: true }).data.slice());
+    for (let s = 0; s < o.maxNewTokens && running > 0; s++) {
+      for (let b = 0; b < B; b++) {
+        if (done[b]) {
+          step[b] = o.padId;
+          continue;
+        }
+        const id = sampleToken(logits.subarray(b * V, (b + 1) * V), o, rngs[b] as Rng);
+        (tokens[b] as number[]).push(id);
+        step[b] = id;
+        if (stop.has(id)) {
+          done[b] = 1;
+          finish[b] = "stop";
+          running--;
+        }
+        stepPos[b] = (lens[b] as number) + s;
+      }
+      o.onStep?.(s + 1, running);
+      if (running === 0 || s + 1 === o.maxNewTokens) break;
+      logits = T.tidy(() => model.forward(step, B, 1, { positions: stepPos, cache }).data.slice());
+    }
+  });
+  return { tokens, finish };
+}

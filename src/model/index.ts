@@ -1,0 +1,10 @@
+/** The model layer's public surface. */
+export { parseModelConfig, configJson, ModelConfigError, type ModelConfig, type ModelConfigInput, type ModelType } from "./config.js";
+export { ModelError } from "./errors.js";
+export { LlamaModel, parameterShapes, type ForwardOptions } from "./llama.js";
+export { KVCache } from "./kvcache.js";
+export { generate, type GenerateOptions, type Generation, type FinishReason } from "./generate.js";
+export { sampleToken, validateSampling, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
+export { saveCheckpoint, loadModel, loadConfig, loadOptimizerState, CheckpointError, type SaveOptions } from "./checkpoint.js";
+export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./safetensors.js";
+export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";

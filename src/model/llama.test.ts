@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import * as T from "../tensor/index.js";
+import { gradcheck } from "../tensor/gradcheck.js";
+import { Rng } from "../util/rng.js";
+import { type ModelConfig, parseModelConfig } from "./config.js";
+import { generate } from "./generate.js";
+import { KVCache } from "./kvcache.js";
+import { LlamaModel } from "./llama.js";
+
+function cfg(over: Record<string, unknown> = {}): ModelConfig {
+  return parseModelConfig({
+    model_type: "llama",
+    vocab_size: 23,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 64,
+    tie_word_embeddings: false,
+    ...over,
+  });
+}
+
+const VARIANTS: Array<[string, Record<string, unknown>]> = [
+  ["llama GQA untied", {}],
+  ["llama full heads tied", { num_key_value_heads: 4, tie_word_embeddings: true }],
+  ["qwen2 (q/k/v bias) GQA tied", { model_type: "qwen2", tie_word_embeddings: true }],
+  ["llama attention_bias", { attention_bias: true }],
+];
+
+function randomizeBiases(model: LlamaModel, rng: Rng): void {
+  for (const [name, t] of model.params) if (name.endsWith(".bias")) for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * 0.1;
+}
+
+describe("LlamaModel", () => {
+  for (const [label, over] of VARIANTS) {
+    it(`${label}: KV-cache decode matches a full forward token by token, with left padding`, () => {
+      const rng = new Rng(1);
+      const model = LlamaModel.init(cfg(over), rng, 0.2);
+      randomizeBiases(model, rng);
+      const V = model.config.vocabSize;
+      const seqs = [
+        [1, 5, 7, 9, 2, 11, 3],
+        [4, 8, 6, 10, 12],
+      ];
+      const prompt = 3;
+      T.noGrad(() => {
+        // Reference: each sequence alone, full forward, no padding.
+        const full = seqs.map((s) => T.tidy(() => model.forward(Int32Array.from(s), 1, s.length).data.slice()));
+        // Cached: batch of both; prompts of length 3 (no padding needed), then one token at a time,
+        // with the second row left-padded by shifting it one slot: pad + 2 prompt tokens.
+        const B = 2;
+        const cache = new KVCache(model.config, B, 16);
+        const P = prompt;
+        const ids = Int32Array.from([...(seqs[0] as number[]).slice(0, P), 0, ...(seqs[1] as number[]).slice(0, P - 1)]);
+        const mask = Uint8Array.from([1, 1, 1, 0, 1, 1]);
+        const pos = Int32Array.from([0, 1, 2, 0, 0, 1]);
+        const first = T.tidy(() => model.forward(ids, B, P, { positions: pos, keyMask: mask, cache }).data.slice());
+        const expectRow = (got: Float32Array, want: Float32Array, label2: string) => {
+          let err = 0;
+          for (let j = 0; j < V; j++) err = Math.max(err, Math.abs((got[j] as number) - (want[j] as number)));
+          expect(err, label2).toBeLessThan(1e-4);
+        };
+        expectRow(first.subarray(2 * V, 3 * V), (full[0] as Float32Array).subarray(2 * V, 3 * V), "row 0 prefill");
+        expectRow(first.subarray(5 * V, 6 * V), (full[1] as Float32Array).subarray(1 * V, 2 * V), "row 1 prefill");
+        for (let s = 0; s < 3; s++) {
+          const step = Int32Array.from([(seqs[0] as number[])[P + s] as number, (seqs[1] as number[])[P - 1 + s] as number]);
+          const stepPos = Int32Array.from([P + s, P - 1 + s]);
+          const out = T.tidy(() => model.forward(step, B, 1, { positions: stepPos, cache }).data.slice());
+          expectRow(out.subarray(0, V), (full[0] as Float32Array).subarray((P + s) * V, (P + s + 1) * V), `row 0 step ${s}`);
+          expectRow(out.subarray(V, 2 * V), (full[1] as Float32Array).subarray((P - 1 + s) * V, (P + s) * V), `row 1 step ${s}`);
+        }
+      });
+    });
+  }
+
+  it("right padding does not change the logits of real tokens", () => {
+    const model = LlamaModel.init(cfg(), new Rng(2), 0.2);
+    T.noGrad(() => {
+      const a = T.tidy(() => model.forward(Int32Array.from([3, 4, 5]), 1, 3).data.slice());
+      const b = T.tidy(() => model.forward(Int32Array.from([3, 4, 5, 0, 0]), 1, 5).data.slice(0, 3 * 23));
+      for (let i = 0; i < a.length; i++) expect(Math.abs((a[i] as number) - (b[i] as number))).toBeLessThan(1e-5);
+    });
+  });
+
+  it("gradients of the whole model match finite differences", () => {
+    const model = LlamaModel.init(cfg({ model_type: "qwen2", num_hidden_layers: 1 }), new Rng(3), 0.3);
+    const ids = Int32Array.from([1, 2, 3, 4, 5, 6]);
+    const targets = Int32Array.from([2, 3, 4, 5, 6, -1]);
+    const names = ["model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.bias", "model.layers.0.mlp.down_proj.weight", "model.norm.weight"];
+    const params = names.map((n) => model.params.get(n) as T.Tensor);
+    const r = gradcheck(() => T.crossEntropy(model.forward(ids, 2, 3), targets), params, { eps: 1e-2 });
+    expect(r.maxError, JSON.stringify(r.worst)).toBeLessThan(2e-2);
+  });
+
+  it("learns a toy corpus: loss falls with AdamW", () => {
+    const model = LlamaModel.init(cfg(), new Rng(4));
+    const opt = new T.AdamW(model.params, { lr: 1e-2, weightDecay: 0 });
+    const seq = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const ids = Int32Array.from([...seq.slice(0, -1), ...seq.slice(0, -1)]);
+    const tg = Int32Array.from([...seq.slice(1), ...seq.slice(1)]);
+    const losses: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      opt.zeroGrad();
+      losses.push(
+        T.tidy(() => {
+          const loss = T.crossEntropy(model.forward(ids, 2, seq.length - 1), tg);
+          loss.backward();
+          return loss.item();
+        }),
+      );
+      opt.step();
+    }
+    expect(losses[0]).toBeGreaterThan(2.5);
+    expect(losses[losses.length - 1]).toBeLessThan(0.2);
+  });
+
+  it("rejects parameters that do not match the config, listing each", () => {
+    const a = LlamaModel.init(cfg(), new Rng(5));
+    const params = new Map(a.params);
+    params.delete("model.norm.weight");
+    params.set("model.layers.0.mlp.up_proj.weight", T.zeros([5, 5], { requiresGrad: true }));
+    params.set("model.extra.weight", T.zeros([1]));
+    let message = "";
+    try {
+      new LlamaModel(a.config, params);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain("missing model.norm.weight");
+    expect(message).toContain("model.layers.0.mlp.up_proj.weight has shape [5, 5], expected [24, 16]");
+    expect(message).toContain("unexpected model.extra.weight");
+  });
+});
+
+describe("generate", () => {
+  const model = LlamaModel.init(cfg(), new Rng(6), 0.5);
+  const prompts = [[1, 2, 3], [4], [5, 6]];
+  const base = { maxNewTokens: 8, stopIds: [22], padId: 0, temperature: 1, topK: 0, topP: 1 };
+
+  it("is deterministic for a seed and varies across seeds", () => {
+    const a = generate(model, prompts, { ...base, rngs: 7 });
+    const b = generate(model, prompts, { ...base, rngs: 7 });
+    const c = generate(model, prompts, { ...base, rngs: 8 });
+    expect(b.tokens).toEqual(a.tokens);
+    expect(c.tokens).not.toEqual(a.tokens);
+  });
+
+  it("gives a row the same sample whatever its batch-mates", () => {
+    const together = generate(model, prompts, { ...base, rngs: [new Rng(11), new Rng(12), new Rng(13)] });
+    const alone = generate(model, [prompts[1] as number[]], { ...base, rngs: [new Rng(12)] });
+    expect(alone.tokens[0]).toEqual(together.tokens[1]);
+  });
+
+  it("greedy decoding equals the argmax of full forwards", () => {
+    const g = generate(model, [[1, 2, 3]], { ...base, temperature: 0, stopIds: [], rngs: 1 });
+    const seq = [1, 2, 3];
+    T.noGrad(() => {
+      for (let s = 0; s < 8; s++) {
+        const logits = T.tidy(() => model.forward(Int32Array.from(seq), 1, seq.length).data.slice((seq.length - 1) * 23, seq.length * 23));
+        let best = 0;
+        for (let j = 1; j < 23; j++) if ((logits[j] as number) > (logits[best] as number)) best = j;
+        seq.push(best);
+      }
+    });
+    expect(g.tokens[0]).toEqual(seq.slice(3));
+    expect(g.finish[0]).toBe("length");
+  });
+
+  it("stops rows at a stop id and reports why", () => {
+    const out = generate(model, prompts, { ...base, maxNewTokens: 40, rngs: 3, stopIds: Array.from({ length: 12 }, (_, i) => i + 10) });
+    out.tokens.forEach((t, i) => {
+      if (out.finish[i] === "stop") expect(t[t.length - 1]).toBeGreaterThanOrEqual(10);
+      else expect(t.length).toBe(40);
+    });
+    expect(out.finish).toContain("stop");
+  });
+
+  it("rejects prompts that would overflow the positions", () => {
+    expect(() => generate(model, [[1]], { ...base, maxNewTokens: 100, rngs: 1 })).toThrow(/exceeds max_position_embeddings 64/);
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * Transformer layers as single fused ops, each one kernel call forward and
+ * one backward: RMSNorm, rotary embeddings, SwiGLU, embedding lookup and
+ * causal grouped-query attention.
+ */
+import { check, opResult, outBuffer } from "../create.js";
+import { runtime, TensorError } from "../runtime.js";
+import { shapeStr, Tensor } from "../tensor.js";
+
+/** A tensor of saved values for backward (no grad), owned by the current scope. */
+function saved(n: number, shape: readonly number[]): Tensor {
+  return new Tensor(outBuffer(n), shape);
+}
+
+/** y = x / sqrt(mean(x^2) + eps) * w. x: (..., dim); w: (dim) */
+export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  check(w.rank === 1 && x.rank >= 1 && x.dim(-1) === w.dim(0), "rmsnorm", () => `input ${shapeStr(x.shape)} and weight ${shapeStr(w.shape)} disagree`);
+  const dim = w.dim(0);
+  const rows = x.size / dim;
+  const out = outBuffer(x.size);
+  const rstd = saved(rows, [rows]);
+  runtime().kernels.rmsnormForward(rows, dim, eps, x.data, w.data, out, rstd.data);
+  return opResult(out, x.shape, "rmsnorm", [x, w], (g, sink) => {
+    const gx = sink.grad(x);
+    const gw = sink.grad(w);
+    const k = runtime().kernels;
+    // The kernel accumulates into both; a missing one gets a throwaway buffer.
+    const dx = gx ?? runtime().pool.zeros(x.size);
+    const dw = gw ?? runtime().pool.zeros(dim);
+    k.rmsnormBackward(rows, dim, g, x.data, w.data, rstd.data, dx, dw);
+    if (!gx) runtime().pool.release(dx);
+    if (!gw) runtime().pool.release(dw);
+  });
+}
+
+/** Precomputed rotary tables: cos, sin of pos * theta^(-2i/D), each (maxPos, D/2). */
+export interface RopeTable {
+  readonly headDim: number;
+  readonly maxPos: number;
+  readonly cos: Float32Array;
+  readonly sin: Float32Array;
+}
+
+export function ropeTable(headDim: number, maxPos: number, theta: number): RopeTable {
+  if (headDim % 2 !== 0) throw new TensorError(`rope: head dimension must be even, got ${headDim}`);
+  const half = headDim / 2;
+  const cos = new Float32Array(maxPos * half);
+  const sin = new Float32Array(maxPos * half);
+  for (let i = 0; i < half; i++) {
+    const inv = 1 / theta ** ((2 * i) / headDim);
+    for (let p = 0; p < maxPos; p++) {
+      cos[p * half + i] = Math.cos(p * inv);
+      sin[p * half + i] = Math.sin(p * inv);
+    }
+  }
+  return { headDim, maxPos, cos, sin };
+}
+
+/**
+ * Rotary position embedding (Hugging Face rotate_half layout).
+ * x: (..., tokens, heads * D) flattened to (tokens, heads, D); positions: (tokens)
+ */
+export function rope(x: Tensor, positions: Int32Array, table: RopeTable): Tensor {
+  const D = table.headDim;
+  const tokens = positions.length;
+  check(x.size % (tokens * D) === 0 && x.size > 0, "rope", () => `input ${shapeStr(x.shape)} is not ${tokens} positions x heads x ${D}`);
+  const heads = x.size / (tokens * D);
+  for (let i = 0; i < tokens; i++) {
+    const p = positions[i] as number;
+    if (p < 0 || p >= table.maxPos) throw new TensorError(`rope: position ${p} at index ${i} is outside [0, ${table.maxPos})`);
+  }
+  const out = outBuffer(x.size);
+  runtime().kernels.rope(tokens, heads, D, x.data, positions, table.cos, table.sin, out, 1, false);
+  return opResult(out, x.shape, "rope", [x], (g, sink) => {
+    const gx = sink.grad(x);
+    if (gx) runtime().kernels.rope(tokens, heads, D, g, positions, table.cos, table.sin, gx, -1, true);
+  });
+}
+
+/** silu(gate) * up; gate, up: same shape. */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  check(gate.size === up.size && gate.rank === up.rank && gate.shape.every((d, i) => d === up.shape[i]), "swiglu", () => `gate ${shapeStr(gate.shape)} and up ${shapeStr(up.shape)} differ`);
+  const n = gate.size;
+  const out = outBuffer(n);
+  runtime().kernels.swigluForward(n, gate.data, up.data, out);
+  return opResult(out, gate.shape, "swiglu", [gate, up], (g, sink) => {
+    const gg = sink.grad(gate);
+    const gu = sink.grad(up);
+    const dg = gg ?? runtime().pool.zeros(n);
+    const du = gu ?? runtime().pool.zeros(n);
+    runtime().kernels.swigluBackward(n, gate.data, up.data, g, dg, du);
+    if (!gg) runtime().pool.release(dg);
+    if (!gu) runtime().pool.release(du);
+  });
+}
+
+/** Rows of W picked by ids. W: (V, dim); ids: idsShape -> (...idsShape, dim) */
+export function embedding(W: Tensor, ids: Int32Array, idsShape: readonly number[] = [ids.length]): Tensor {
+  check(W.rank === 2, "embedding", () => `weight must be (vocab, dim), got ${shapeStr(W.shape)}`);
+  const [V, dim] = W.shape as [number, number];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    if (!(id >= 0 && id < V)) throw new TensorError(`embedding: token id ${id} at index ${i} is outside the vocabulary [0, ${V})`);
+  }
+  const n = ids.length;
+  const out = outBuffer(n * dim);
+  runtime().kernels.embeddingForward(n, dim, W.data, ids, out);
+  return opResult(out, [...idsShape, dim], "embedding", [W], (g, sink) => {
+    const gW = sink.grad(W);
+    if (gW) runtime().kernels.embeddingBackward(n, dim, g, ids, gW);
+  });
+}
+
+export interface AttentionShape {
+  /** Batch size. */
+  B: number;
+  /** Query heads. */
+  H: number;
+  /** Key/value heads (H must be a multiple). */
+  Hkv: number;
+  /** Head dimension. */
+  D: number;
+  /** Allocated key length (>= kvLen); defaults to the query length. */
+  Tk?: number;
+  /** Valid key length; queries are the last Tq positions of it. Defaults to Tk. */
+  kvLen?: number;
+  /** (B, Tk) 1 = real token, 0 = padding; null = all real. */
+  keyMask?: Uint8Array | null;
+}
+
+/**
+ * Causal grouped-query attention, softmax(q k^T / sqrt(D)) v.
+ * q: (B, Tq, H * D); k, v: (B, Tk, Hkv * D) -> (B, Tq, H * D)
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): Tensor {
+  const { B, H, Hkv, D } = s;
+  check(Hkv > 0 && H % Hkv === 0, "attention", () => `query heads ${H} are not a multiple of kv heads ${Hkv}`);
+  check(q.size % (B * H * D) === 0 && q.size > 0, "attention", () => `q ${shapeStr(q.shape)} is not (B=${B}, T, ${H}x${D})`);
+  const Tq = q.size / (B * H * D);
+  const Tk = s.Tk ?? Tq;
+  const kvLen = s.kvLen ?? Tk;
+  check(k.size === B * Tk * Hkv * D && v.size === k.size, "attention", () => `k ${shapeStr(k.shape)} / v ${shapeStr(v.shape)} are not (B=${B}, Tk=${Tk}, ${Hkv}x${D})`);
+  check(kvLen >= Tq && kvLen <= Tk, "attention", () => `kvLen ${kvLen} must lie in [Tq=${Tq}, Tk=${Tk}]`);
+  const mask = s.keyMask ?? null;
+  check(mask === null || mask.length === B * Tk, "attention", () => `keyMask has ${mask?.length} entries, expected B*Tk = ${B * Tk}`);
+  const scale = 1 / Math.sqrt(D);
+  const out = outBuffer(q.size);
+  const rt = runtime();
+  const needGrad = rt.gradEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
+  const lse = needGrad ? saved(B * H * Tq, [B, H, Tq]) : null;
+  rt.kernels.attentionForward(B, Tq, Tk, kvLen, H, Hkv, D, scale, q.data, k.data, v.data, mask, out, lse ? lse.data : null);
+  const res: Tensor = opResult(out, q.shape, "attention", [q, k, v], (g, sink) => {
+    const pool = runtime().pool;
+    const gq = sink.grad(q);
+    const gk = sink.grad(k);
+    const gv = sink.grad(v);
+    const dq = gq ?? pool.zeros(q.size);
+    const dk = gk ?? pool.zeros(k.size);
+    const dv = gv ?? pool.zeros(v.size);
+    runtime().kernels.attentionBackward(B, Tq, Tk, kvLen, H, Hkv, D, scale, q.data, k.data, v.data, mask, res.data, (lse as Tensor).data, g, dq, dk, dv);
+    if (!gq) pool.release(dq);
+    if (!gk) pool.release(dk);
+    if (!gv) pool.release(dv);
+  });
+  return res;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../util/rng.js";
+import * as T from "./index.js";
+
+describe("runtime: scopes, pool, grad mode", () => {
+  it("tidy disposes intermediates, keeps the result and kept tensors", () => {
+    const rt = T.runtime();
+    const w = T.tensor([1, 2, 3], [3], { requiresGrad: true }).keep();
+    let inner: T.Tensor | undefined;
+    const out = rt.tidy(() => {
+      inner = T.square(w);
+      return T.sum(inner);
+    });
+    expect(inner?.disposed).toBe(true);
+    expect(out.disposed).toBe(false);
+    expect(out.item()).toBe(14);
+    expect(w.disposed).toBe(false);
+    expect(() => inner?.data).toThrow(/used after it was disposed/);
+  });
+
+  it("backward through a disposed intermediate fails loudly instead of reading recycled memory", () => {
+    const w = T.tensor([1, 2, 3], [3], { requiresGrad: true }).keep();
+    const loss = T.tidy(() => T.sum(T.mul(T.exp(w), w)));
+    expect(() => loss.backward()).toThrow(/disposed/);
+  });
+
+  it("reuses pooled buffers across steps so memory reaches a steady state", () => {
+    const rt = T.runtime();
+    const w = T.randn([64, 64], new Rng(9), 0.1, { requiresGrad: true }).keep();
+    const step = () =>
+      rt.tidy(() => {
+        const y = T.linear(w, w);
+        const loss = T.mean(T.square(y));
+        loss.backward();
+        return loss.item();
+      });
+    step();
+    const pooledAfterFirst = rt.pool.pooled;
+    for (let i = 0; i < 5; i++) step();
+    expect(rt.pool.pooled).toBe(pooledAfterFirst);
+  });
+
+  it("noGrad builds no graph; leaf gradients accumulate across backward calls", () => {
+    const w = T.tensor([1, -2], [2], { requiresGrad: true }).keep();
+    const y = T.noGrad(() => T.square(w));
+    expect(y.requiresGrad).toBe(false);
+    expect(y.node).toBeNull();
+    T.tidy(() => T.sum(T.square(w)).backward());
+    T.tidy(() => T.sum(T.square(w)).backward());
+    expect(Array.from(w.grad ?? [])).toEqual([4, -8]);
+  });
+
+  it("reshape views share storage and survive until the last view is disposed", () => {
+    const a = T.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = a.reshape([3, 2]);
+    a.dispose();
+    expect(b.data[5]).toBe(6);
+    expect(() => a.reshape([6])).toThrow(/disposed/);
+  });
+
+  it("names the op and shapes on bad input", () => {
+    const a = T.zeros([2, 3]);
+    const b = T.zeros([4, 5]);
+    expect(() => T.linear(a, b)).toThrow(/linear: input \(2, 3\) does not end in 5/);
+    expect(() => T.add(a, T.zeros([4]))).toThrow(/add: shapes \(2, 3\) and \(4\) do not broadcast/);
+    expect(() => T.embedding(b, Int32Array.from([7]))).toThrow(/token id 7 at index 0 is outside the vocabulary \[0, 4\)/);
+    expect(() => a.reshape([4, -1])).toThrow(/cannot reshape \(2, 3\)/);
+  });
+});

@@ -1,0 +1,188 @@
+/**
+ * The runtime behind every tensor: which kernels run, the buffer pool, the
+ * grad mode and the stack of memory scopes. One default runtime serves the
+ * process (like torch's global state); tests swap kernels with `withKernels`.
+ *
+ * Memory: Float32Arrays are recycled through a pool keyed by length, and
+ * `tidy` scopes return every buffer created inside them to the pool when they
+ * end, so a training loop that runs each step in a scope reaches a steady
+ * state after the first step instead of growing until the GC catches up.
+ */
+import { referenceKernels } from "../kernels/reference/index.js";
+import type { Kernels } from "../kernels/types.js";
+import { GvmError } from "../util/errors.js";
+import type { Tensor } from "./tensor.js";
+
+/** A tensor's storage: shared by views (reshape), freed when the last view is disposed. */
+export class Storage {
+  refs = 1;
+  /** owned: the data returns to the pool when the last view goes; borrowed data never does. */
+  constructor(
+    public data: Float32Array | null,
+    readonly owned = true,
+  ) {}
+}
+
+/** A Float32Array recycler keyed by exact length. */
+export class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+  private pooledFloats = 0;
+
+  /** maxPooledFloats: floats kept for reuse before freed buffers go to the GC instead. */
+  constructor(private readonly maxPooledFloats = 1 << 28) {}
+
+  /** A buffer of length n with unspecified contents. */
+  alloc(n: number): Float32Array {
+    const list = this.free.get(n);
+    const buf = list?.pop();
+    if (buf) {
+      this.pooledFloats -= n;
+      return buf;
+    }
+    return new Float32Array(n);
+  }
+
+  /** A buffer of length n filled with zeros. */
+  zeros(n: number): Float32Array {
+    const buf = this.alloc(n);
+    buf.fill(0);
+    return buf;
+  }
+
+  /** Returns a buffer for reuse; the caller must not touch it afterwards. */
+  release(buf: Float32Array): void {
+    if (buf.length === 0 || buf.byteOffset !== 0 || buf.length !== buf.buffer.byteLength / 4) return;
+    if (this.pooledFloats + buf.length > this.maxPooledFloats) return;
+    let list = this.free.get(buf.length);
+    if (!list) {
+      list = [];
+      this.free.set(buf.length, list);
+    }
+    list.push(buf);
+    this.pooledFloats += buf.length;
+  }
+
+  /** Floats currently held for reuse. */
+  get pooled(): number {
+    return this.pooledFloats;
+  }
+
+  /** Drops every pooled buffer. */
+  clear(): void {
+    this.free.clear();
+    this.pooledFloats = 0;
+  }
+}
+
+interface Scope {
+  tensors: Tensor[];
+}
+
+export class TensorError extends GvmError {}
+
+export class Runtime {
+  kernels: Kernels;
+  readonly pool = new BufferPool();
+  private gradDepth = 0;
+  private readonly scopes: Scope[] = [];
+
+  constructor(kernels: Kernels) {
+    this.kernels = kernels;
+  }
+
+  /** Whether new ops record a graph for backward. */
+  get gradEnabled(): boolean {
+    return this.gradDepth === 0;
+  }
+
+  /** Runs fn without recording a graph (sampling, evaluation, reference models). */
+  noGrad<T>(fn: () => T): T {
+    this.gradDepth++;
+    try {
+      return fn();
+    } finally {
+      this.gradDepth--;
+    }
+  }
+
+  /** Registers a tensor with the innermost scope, if any. */
+  track(t: Tensor): void {
+    this.scopes[this.scopes.length - 1]?.tensors.push(t);
+  }
+
+  /**
+   * Runs fn in a memory scope: every tensor created inside is disposed when it returns, except tensors reachable from the result
+   * (a Tensor, or an array / plain object holding Tensors) and those kept with
+   * `keep`. Intermediates of a kept tensor's graph are disposed too, so run
+   * backward inside the scope (a backward through a disposed tensor throws).
+   */
+  tidy<T>(fn: () => T): T {
+    const scope: Scope = { tensors: [] };
+    this.scopes.push(scope);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.scopes.pop();
+    }
+    const keepers = new Set<Tensor>();
+    collectTensors(result, keepers, 0);
+    const parent = this.scopes[this.scopes.length - 1];
+    for (const t of scope.tensors) {
+      if (keepers.has(t) || t.kept) parent?.tensors.push(t);
+      else t.dispose();
+    }
+    return result;
+  }
+
+  /** Runs fn with other kernels (tests compare backends this way). */
+  withKernels<T>(kernels: Kernels, fn: () => T): T {
+    const saved = this.kernels;
+    this.kernels = kernels;
+    try {
+      return fn();
+    } finally {
+      this.kernels = saved;
+    }
+  }
+}
+
+function collectTensors(value: unknown, out: Set<Tensor>, depth: number): void {
+  if (depth > 4 || value === null || typeof value !== "object") return;
+  if (isTensor(value)) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectTensors(v, out, depth + 1);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const v of value.values()) collectTensors(v, out, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, out, depth + 1);
+  }
+}
+
+function isTensor(value: object): value is Tensor {
+  return (value as { isTensor?: unknown }).isTensor === true;
+}
+
+let current: Runtime | undefined;
+
+/** The process runtime, created on first use with the best available kernels. */
+export function runtime(): Runtime {
+  current ??= new Runtime(referenceKernels);
+  return current;
+}
+
+/** Shorthands on the process runtime. */
+export function noGrad<T>(fn: () => T): T {
+  return runtime().noGrad(fn);
+}
+
+export function tidy<T>(fn: () => T): T {
+  return runtime().tidy(fn);
+}
