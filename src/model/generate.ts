@@ -39,8 +39,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   const lens = prompts.map((p) => p.length);
   const P = Math.max(...lens);
   if (Math.min(...lens) === 0) throw new ModelError(`generate: prompt ${lens.indexOf(0)} is empty; start it with a BOS token`);
-  const capacity = P + o.maxNewTokens;
-  if (capacity > model.config.maxPositions) throw new ModelError(`generate: prompt length ${P} + maxNewTokens ${o.maxNewTokens} exceeds max_position_embeddings ${model.config.maxPositions}`);
+  if (P + o.maxNewTokens > model.config.maxPositions) throw new ModelError(`generate: prompt length ${P} + maxNewTokens ${o.maxNewTokens} exceeds max_position_embeddings ${model.config.maxPositions}`);
   const rngs = typeof o.rngs === "number" ? prompts.map((_, i) => new Rng(((o.rngs as number) + i) >>> 0)) : o.rngs;
   if (rngs.length !== B) throw new ModelError(`generate: ${rngs.length} random streams for ${B} prompts`);
   const stop = new Set(o.stopIds);
@@ -50,7 +49,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   if (o.maxNewTokens === 0) return { tokens, finish };
 
   const V = model.config.vocabSize;
-  const cache = new KVCache(model.config, B, capacity);
+  const decoder = new Decoder(model, B, P + o.maxNewTokens);
   const ids = new Int32Array(B * P).fill(o.padId);
   const positions = new Int32Array(B * P);
   const mask = new Uint8Array(B * P);
@@ -66,28 +65,59 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   const step = new Int32Array(B);
   const stepPos = new Int32Array(B);
   let running = B;
-  T.noGrad(() => {
-    let logits = T.tidy(() => model.forward(ids, B, P, { positions, keyMask: mask, cache, lastOnly: true }).data.slice());
-    for (let s = 0; s < o.maxNewTokens && running > 0; s++) {
-      for (let b = 0; b < B; b++) {
-        if (done[b]) {
-          step[b] = o.padId;
-          continue;
-        }
-        const id = sampleToken(logits.subarray(b * V, (b + 1) * V), o, rngs[b] as Rng);
-        (tokens[b] as number[]).push(id);
-        step[b] = id;
-        if (stop.has(id)) {
-          done[b] = 1;
-          finish[b] = "stop";
-          running--;
-        }
-        stepPos[b] = (lens[b] as number) + s;
+  let logits = decoder.prefill(ids, P, positions, mask);
+  for (let s = 0; s < o.maxNewTokens && running > 0; s++) {
+    for (let b = 0; b < B; b++) {
+      if (done[b]) {
+        step[b] = o.padId;
+        continue;
       }
-      o.onStep?.(s + 1, running);
-      if (running === 0 || s + 1 === o.maxNewTokens) break;
-      logits = T.tidy(() => model.forward(step, B, 1, { positions: stepPos, cache }).data.slice());
+      const id = sampleToken(logits.subarray(b * V, (b + 1) * V), o, rngs[b] as Rng);
+      (tokens[b] as number[]).push(id);
+      step[b] = id;
+      if (stop.has(id)) {
+        done[b] = 1;
+        finish[b] = "stop";
+        running--;
+      }
+      stepPos[b] = (lens[b] as number) + s;
     }
-  });
+    o.onStep?.(s + 1, running);
+    if (running === 0 || s + 1 === o.maxNewTokens) break;
+    logits = decoder.step(step, stepPos);
+  }
   return { tokens, finish };
+}
+
+/**
+ * Incremental decoding for a fixed batch: a prefill, then one position per
+ * step, each returning the last position's logits (B, V) as a copy the
+ * caller owns. Every forward runs without a graph and inside its own memory
+ * scope, so a long generation allocates nothing after the first steps.
+ */
+export class Decoder {
+  private readonly cache: KVCache;
+
+  constructor(
+    private readonly model: LlamaModel,
+    readonly batch: number,
+    capacity: number,
+  ) {
+    this.cache = new KVCache(model.config, batch, capacity);
+  }
+
+  /** Positions filled so far. */
+  get length(): number {
+    return this.cache.length;
+  }
+
+  /** ids, positions: (B * P); keyMask: (B, P) with 0 on padding. Returns logits (B, V). */
+  prefill(ids: Int32Array, P: number, positions: Int32Array, keyMask: Uint8Array | null): Float32Array {
+    return T.noGrad(() => T.tidy(() => this.model.forward(ids, this.batch, P, { positions, keyMask, cache: this.cache, lastOnly: true }).data.slice()));
+  }
+
+  /** One new token per row at the given positions: (B). Returns logits (B, V). */
+  step(ids: Int32Array, positions: Int32Array): Float32Array {
+    return T.noGrad(() => T.tidy(() => this.model.forward(ids, this.batch, 1, { positions, cache: this.cache }).data.slice()));
+  }
 }

@@ -1,0 +1,78 @@
+/**
+ * The anchor's two workloads on our engine: the model, data and optimizer
+ * exactly as ../shared/anchors/torch_llama_bench.py builds them.
+ */
+import { Decoder, LlamaModel, parseModelConfig, sampleToken } from "../src/model/index.js";
+import * as T from "../src/tensor/index.js";
+import { Rng } from "../src/util/rng.js";
+
+export interface Preset {
+  vocab: number;
+  dim: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+  ctx: number;
+  batch: number;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  tiny: { vocab: 64, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688, ctx: 128, batch: 16 },
+  small: { vocab: 512, dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1376, ctx: 256, batch: 8 },
+};
+
+export function presetModel(p: Preset, seed: number): LlamaModel {
+  const config = parseModelConfig({
+    model_type: "llama",
+    vocab_size: p.vocab,
+    hidden_size: p.dim,
+    intermediate_size: p.ffn,
+    num_hidden_layers: p.layers,
+    num_attention_heads: p.heads,
+    num_key_value_heads: p.kvHeads,
+    max_position_embeddings: 4 * p.ctx,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+  });
+  return LlamaModel.init(config, new Rng(seed));
+}
+
+/** One AdamW step on a random (batch, ctx) batch per call, as the anchor times it. */
+export function trainStepper(p: Preset, seed: number): () => void {
+  const model = presetModel(p, seed);
+  const opt = new T.AdamW(model.params, { lr: 3e-4, weightDecay: 0.1 });
+  const rng = new Rng(seed + 1);
+  const n = p.batch * p.ctx;
+  const idx = Int32Array.from({ length: n }, () => rng.int(p.vocab));
+  const tgt = Int32Array.from({ length: n }, () => rng.int(p.vocab));
+  return () => {
+    T.tidy(() => {
+      const loss = T.crossEntropy(model.forward(idx, p.batch, p.ctx), tgt);
+      opt.zeroGrad();
+      loss.backward();
+    });
+    opt.step();
+  };
+}
+
+/** A decode stepper: prefill `prefill` random tokens for `batch` rows, then one sampled token per call. */
+export function generateStep(p: Preset, batch: number, prefill: number, seed: number): { step: () => void } {
+  const model = presetModel(p, seed);
+  const rng = new Rng(seed + 2);
+  const decoder = new Decoder(model, batch, Math.min(model.config.maxPositions, prefill + 256));
+  const ids = Int32Array.from({ length: batch * prefill }, () => rng.int(p.vocab));
+  const positions = Int32Array.from({ length: batch * prefill }, (_, i) => i % prefill);
+  decoder.prefill(ids, prefill, positions, null);
+  const next = new Int32Array(batch);
+  const pos = new Int32Array(batch);
+  const params = { temperature: 1, topK: 0, topP: 1 };
+  return {
+    step: () => {
+      for (let b = 0; b < batch; b++) next[b] = rng.int(p.vocab);
+      pos.fill(decoder.length);
+      const logits = decoder.step(next, pos);
+      for (let b = 0; b < batch; b++) sampleToken(logits.subarray(b * p.vocab, (b + 1) * p.vocab), params, rng);
+    },
+  };
+}
