@@ -80,9 +80,47 @@ interface Scope {
 
 export class TensorError extends GvmError {}
 
+/**
+ * Per-sample gradients during one backward pass. When set on the runtime,
+ * ops that own parameters (linear, embedding, rmsnorm) write each sample's
+ * gradient of a tracked parameter into its own slice instead of summing
+ * over the batch. A batch of `samples` rows of `rowsPerSample` positions is
+ * laid out as (samples * rowsPerSample, ...) in every activation, which is
+ * how the model's (B, T, C) tensors are stored.
+ */
+export class PerSampleGrads {
+  /** Per tracked parameter: (samples, param.size). */
+  readonly grads = new Map<Tensor, Float32Array>();
+
+  constructor(
+    readonly samples: number,
+    readonly rowsPerSample: number,
+    params: Iterable<Tensor>,
+  ) {
+    for (const p of params) this.grads.set(p, new Float32Array(samples * p.size));
+  }
+
+  /** Sample b's gradient slice of parameter p, or undefined when p is not tracked. */
+  slice(p: Tensor, b: number): Float32Array | undefined {
+    const g = this.grads.get(p);
+    return g?.subarray(b * p.size, (b + 1) * p.size);
+  }
+
+  /** Squared L2 norm of each sample's gradient over all tracked parameters. */
+  squaredNorms(sumSquares: (n: number, x: Float32Array) => number): Float64Array {
+    const out = new Float64Array(this.samples);
+    for (const [p, g] of this.grads) {
+      for (let b = 0; b < this.samples; b++) out[b] = (out[b] as number) + sumSquares(p.size, g.subarray(b * p.size, (b + 1) * p.size));
+    }
+    return out;
+  }
+}
+
 export class Runtime {
   kernels: Kernels;
   readonly pool = new BufferPool();
+  /** Set only while a per-sample gradient pass runs (see PerSampleGrads). */
+  perSample: PerSampleGrads | null = null;
   private gradDepth = 0;
   private readonly scopes: Scope[] = [];
 

@@ -1,6 +1,6 @@
 /** Matrix products on the GEMM kernel: linear layers and (batched) matmul. */
 import { check, opResult, outBuffer } from "../create.js";
-import { runtime } from "../runtime.js";
+import { type PerSampleGrads, runtime, TensorError } from "../runtime.js";
 import { shapeStr, type Tensor } from "../tensor.js";
 
 /**
@@ -23,12 +23,24 @@ export function linear(x: Tensor, W: Tensor, b?: Tensor): Tensor {
     const gx = sink.grad(x);
     // dx (rows, in) += g (rows, out) @ W (out, in)
     if (gx) kk.gemm(false, false, rows, nIn, nOut, 1, g, nOut, W.data, nIn, 1, gx, nIn, 1, 0, 0, 0);
-    const gW = sink.grad(W);
-    // dW (out, in) += g^T (out, rows) @ x (rows, in)
-    if (gW) kk.gemm(true, false, nOut, nIn, rows, 1, g, nOut, x.data, nIn, 1, gW, nIn, 1, 0, 0, 0);
+    const ps = runtime().perSample;
+    if (ps?.grads.has(W)) {
+      // Per-sample dW_s (out, in) = g_s^T (out, R) @ x_s (R, in): one batched GEMM over samples.
+      const R = perSampleRows(ps, rows, "linear");
+      kk.gemm(true, false, nOut, nIn, R, 1, g, nOut, x.data, nIn, 1, ps.grads.get(W) as Float32Array, nIn, ps.samples, R * nOut, R * nIn, nOut * nIn);
+    } else {
+      const gW = sink.grad(W);
+      // dW (out, in) += g^T (out, rows) @ x (rows, in)
+      if (gW) kk.gemm(true, false, nOut, nIn, rows, 1, g, nOut, x.data, nIn, 1, gW, nIn, 1, 0, 0, 0);
+    }
     if (b) {
-      const gb = sink.grad(b);
-      if (gb) kk.sumRows(rows, nOut, g, gb);
+      if (ps?.grads.has(b)) {
+        const R = perSampleRows(ps, rows, "linear");
+        for (let s = 0; s < ps.samples; s++) kk.sumRows(R, nOut, g.subarray(s * R * nOut, (s + 1) * R * nOut), ps.slice(b, s) as Float32Array);
+      } else {
+        const gb = sink.grad(b);
+        if (gb) kk.sumRows(rows, nOut, g, gb);
+      }
     }
   });
 }
@@ -65,4 +77,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       }
     }
   });
+}
+
+/** Rows per sample of a per-sample pass; the op's rows must split evenly into samples. */
+export function perSampleRows(ps: PerSampleGrads, rows: number, op: string): number {
+  if (rows !== ps.samples * ps.rowsPerSample) throw new TensorError(`${op}: per-sample gradients expect ${ps.samples} x ${ps.rowsPerSample} rows, got ${rows}`);
+  return ps.rowsPerSample;
 }

@@ -4,6 +4,7 @@
  * causal grouped-query attention.
  */
 import { check, opResult, outBuffer } from "../create.js";
+import { perSampleRows } from "./linalg.js";
 import { runtime, TensorError } from "../runtime.js";
 import { shapeStr, Tensor } from "../tensor.js";
 
@@ -21,15 +22,26 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const rstd = saved(rows, [rows]);
   runtime().kernels.rmsnormForward(rows, dim, eps, x.data, w.data, out, rstd.data);
   return opResult(out, x.shape, "rmsnorm", [x, w], (g, sink) => {
+    const rt = runtime();
+    const k = rt.kernels;
     const gx = sink.grad(x);
-    const gw = sink.grad(w);
-    const k = runtime().kernels;
     // The kernel accumulates into both; a missing one gets a throwaway buffer.
-    const dx = gx ?? runtime().pool.zeros(x.size);
-    const dw = gw ?? runtime().pool.zeros(dim);
-    k.rmsnormBackward(rows, dim, g, x.data, w.data, rstd.data, dx, dw);
-    if (!gx) runtime().pool.release(dx);
-    if (!gw) runtime().pool.release(dw);
+    const dx = gx ?? rt.pool.zeros(x.size);
+    const ps = rt.perSample;
+    if (ps?.grads.has(w)) {
+      const R = perSampleRows(ps, rows, "rmsnorm");
+      for (let s = 0; s < ps.samples; s++) {
+        const a = s * R * dim;
+        const e = a + R * dim;
+        k.rmsnormBackward(R, dim, g.subarray(a, e), x.data.subarray(a, e), w.data, rstd.data.subarray(s * R, (s + 1) * R), dx.subarray(a, e), ps.slice(w, s) as Float32Array);
+      }
+    } else {
+      const gw = sink.grad(w);
+      const dw = gw ?? rt.pool.zeros(dim);
+      k.rmsnormBackward(rows, dim, g, x.data, w.data, rstd.data, dx, dw);
+      if (!gw) rt.pool.release(dw);
+    }
+    if (!gx) rt.pool.release(dx);
   });
 }
 
@@ -106,8 +118,17 @@ export function embedding(W: Tensor, ids: Int32Array, idsShape: readonly number[
   const out = outBuffer(n * dim);
   runtime().kernels.embeddingForward(n, dim, W.data, ids, out);
   return opResult(out, [...idsShape, dim], "embedding", [W], (g, sink) => {
+    const rt = runtime();
+    const ps = rt.perSample;
+    if (ps?.grads.has(W)) {
+      const R = perSampleRows(ps, n, "embedding");
+      for (let s = 0; s < ps.samples; s++) {
+        rt.kernels.embeddingBackward(R, dim, g.subarray(s * R * dim, (s + 1) * R * dim), ids.subarray(s * R, (s + 1) * R), ps.slice(W, s) as Float32Array);
+      }
+      return;
+    }
     const gW = sink.grad(W);
-    if (gW) runtime().kernels.embeddingBackward(n, dim, g, ids, gW);
+    if (gW) rt.kernels.embeddingBackward(n, dim, g, ids, gW);
   });
 }
 
