@@ -28,13 +28,19 @@ export type FinishReason = "stop" | "length";
 export interface Generation {
   /** Generated ids per row (prompt excluded; the stop id included when hit). */
   tokens: number[][];
+  /**
+   * Log-probability of each generated token under softmax(logits / temperature)
+   * (temperature 1 when greedy): the behaviour policy's log-probs that
+   * importance ratios need, at no extra forward pass.
+   */
+  logprobs: number[][];
   finish: FinishReason[];
 }
 
 export function generate(model: LlamaModel, prompts: readonly (readonly number[])[], o: GenerateOptions): Generation {
   validateSampling(o);
   const B = prompts.length;
-  if (B === 0) return { tokens: [], finish: [] };
+  if (B === 0) return { tokens: [], logprobs: [], finish: [] };
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new ModelError(`generate: maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
   const lens = prompts.map((p) => p.length);
   const P = Math.max(...lens);
@@ -44,9 +50,10 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
   if (rngs.length !== B) throw new ModelError(`generate: ${rngs.length} random streams for ${B} prompts`);
   const stop = new Set(o.stopIds);
   const tokens: number[][] = prompts.map(() => []);
+  const logprobs: number[][] = prompts.map(() => []);
   const finish: FinishReason[] = prompts.map(() => "length");
   const done = new Uint8Array(B);
-  if (o.maxNewTokens === 0) return { tokens, finish };
+  if (o.maxNewTokens === 0) return { tokens, logprobs, finish };
 
   const V = model.config.vocabSize;
   const decoder = new Decoder(model, B, P + o.maxNewTokens);
@@ -72,8 +79,10 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
         step[b] = o.padId;
         continue;
       }
-      const id = sampleToken(logits.subarray(b * V, (b + 1) * V), o, rngs[b] as Rng);
+      const row = logits.subarray(b * V, (b + 1) * V);
+      const id = sampleToken(row, o, rngs[b] as Rng);
       (tokens[b] as number[]).push(id);
+      (logprobs[b] as number[]).push(tokenLogprob(row, id, o.temperature === 0 ? 1 : o.temperature));
       step[b] = id;
       if (stop.has(id)) {
         done[b] = 1;
@@ -86,7 +95,16 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
     if (running === 0 || s + 1 === o.maxNewTokens) break;
     logits = decoder.step(step, stepPos);
   }
-  return { tokens, finish };
+  return { tokens, logprobs, finish };
+}
+
+/** log softmax(row / temperature)[id], in double. */
+function tokenLogprob(row: Float32Array, id: number, temperature: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < row.length; j++) if ((row[j] as number) > max) max = row[j] as number;
+  let sum = 0;
+  for (let j = 0; j < row.length; j++) sum += Math.exp(((row[j] as number) - max) / temperature);
+  return ((row[id] as number) - max) / temperature - Math.log(sum);
 }
 
 /**

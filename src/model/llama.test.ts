@@ -168,6 +168,19 @@ describe("generate", () => {
     expect(g.finish[0]).toBe("length");
   });
 
+  it("returns each token's log-probability, equal to a scoring forward pass", () => {
+    const g = generate(model, [[1, 2, 3], [4, 5]], { ...base, stopIds: [], rngs: 5 });
+    T.noGrad(() => {
+      g.tokens.forEach((toks, b) => {
+        const prompt = b === 0 ? [1, 2, 3] : [4, 5];
+        const seq = [...prompt, ...toks];
+        const targets = Int32Array.from(seq.map((_, t) => (t >= prompt.length - 1 && t < seq.length - 1 ? (seq[t + 1] as number) : -1)));
+        const lp = T.tidy(() => T.tokenLogprobs(model.forward(Int32Array.from(seq), 1, seq.length), targets).data.slice());
+        toks.forEach((_, i) => expect(Math.abs((g.logprobs[b]?.[i] as number) - (lp[prompt.length - 1 + i] as number))).toBeLessThan(1e-4));
+      });
+    });
+  });
+
   it("stops rows at a stop id and reports why", () => {
     const out = generate(model, prompts, { ...base, maxNewTokens: 40, rngs: 3, stopIds: Array.from({ length: 12 }, (_, i) => i + 10) });
     out.tokens.forEach((t, i) => {
