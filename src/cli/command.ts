@@ -29,7 +29,9 @@ export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
  * Parses argv against a spec with node:util parseArgs, turning its errors into
  * ConfigErrors that name the command and the offending option.
  */
-export function parseOptions<T extends OptionSpec>(command: string, argv: readonly string[], options: T, allowPositionals = false) {
+export type ParsedOptions<T extends OptionSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>>;
+
+export function parseOptions<T extends OptionSpec>(command: string, argv: readonly string[], options: T, allowPositionals = false): ParsedOptions<T> {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (err) {
