@@ -12,4 +12,5 @@ export interface CommandEntry {
 
 export const COMMANDS: Record<string, CommandEntry> = {
   demo: { summary: "Run the main demo (what `npm start` runs).", load: async () => (await import("./demo.js")).demoCommand },
+  allocate: { summary: "Split a sampling budget over prompts (GVM or uniform) from per-prompt stats in JSONL.", load: async () => (await import("./allocate.js")).allocateCommand },
 };

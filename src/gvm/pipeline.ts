@@ -150,7 +150,7 @@ export function allocateWeighted(problem: WeightedProblem): AllocationResult {
       keptIdx.forEach((i, j) => (continuous[i] = wf.x[j] as number));
       atMin = wf.atMin;
       atMax = wf.atMax;
-      if (atMax > 0) notes.push(`${atMax} prompt(s) capped at nMax ${hi}; their surplus went to the others`);
+      if (atMax > 0) notes.push(`${atMax} prompt(s) capped at nMax ${hi}${atMax < k ? "; their surplus went to the others" : ""}`);
       if (atMin > 0) notes.push(`${atMin} prompt(s) raised to nMin ${lo}`);
     }
     n = roundAllocation(options.rounding, continuous, budget, p);
