@@ -19,6 +19,8 @@ export interface GenerateOptions extends SamplingParams {
   padId: number;
   /** One generator per row, or a seed from which row i's stream is derived as seed + i. */
   rngs: readonly Rng[] | number;
+  /** Extra stop rule checked after each token (e.g. stop strings); true ends the row with "stop". */
+  shouldStop?: (row: number, tokens: readonly number[]) => boolean;
   /** Called after every decode step with the number of rows still running. */
   onStep?: (step: number, running: number) => void;
 }
@@ -84,7 +86,7 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
       (tokens[b] as number[]).push(id);
       (logprobs[b] as number[]).push(tokenLogprob(row, id, o.temperature === 0 ? 1 : o.temperature));
       step[b] = id;
-      if (stop.has(id)) {
+      if (stop.has(id) || (o.shouldStop?.(b, tokens[b] as number[]) ?? false)) {
         done[b] = 1;
         finish[b] = "stop";
         running--;

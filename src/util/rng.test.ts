@@ -50,6 +50,13 @@ describe("Rng", () => {
     expect(Math.abs(s2 / n - 1)).toBeLessThan(0.03);
   });
 
+  it("derives distinct, reproducible streams from a seed and a path", () => {
+    const a = Rng.derive(5, 1, 2).u32();
+    expect(Rng.derive(5, 1, 2).u32()).toBe(a);
+    const others = [Rng.derive(5, 2, 1), Rng.derive(5, 1, 3), Rng.derive(6, 1, 2), Rng.derive(5, 1), Rng.derive(5, 1, 2, 0)].map((r) => r.u32());
+    expect(new Set([a, ...others]).size).toBe(6);
+  });
+
   it("rejects a bad range", () => {
     expect(() => new Rng(0).int(0)).toThrow(/n must be an integer/);
   });

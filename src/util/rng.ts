@@ -16,6 +16,13 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+function mix32(x: number): number {
+  let z = (x + 0x9e3779b9) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
@@ -90,6 +97,17 @@ export class Rng {
       items[j] = tmp;
     }
     return items;
+  }
+
+  /**
+   * A generator determined by a seed and a path of integers (iteration,
+   * prompt, sample, ...), independent of any other generator's use: the way
+   * to give every response its own reproducible stream.
+   */
+  static derive(seed: number, ...path: readonly number[]): Rng {
+    let h = mix32(seed >>> 0);
+    for (const p of path) h = mix32((h ^ Math.imul((p >>> 0) + 0x7f4a7c15, 0x9e3779b1)) >>> 0);
+    return new Rng(h);
   }
 
   /** An independent generator derived from this one's next outputs and a stream id. */
