@@ -1,0 +1,103 @@
+/**
+ * The records a training run appends to `metrics.jsonl`, one JSON object per
+ * line, each tagged by `kind` and carrying `iter` (iterations completed when
+ * it was written; 0 before the first). Reports and dashboards read these
+ * types; the trainer writes them.
+ */
+
+/** First line of every run: what was run. */
+export interface RunRecord {
+  kind: "run";
+  iter: 0;
+  /** Learner: raft, raftpp or grpo. */
+  method: string;
+  /** Allocation strategy name from the gvm registry. */
+  strategy: string;
+  /** Label for plots, e.g. "raftpp/gvm". Runs sharing a label are seeds of one method. */
+  label: string;
+  seed: number;
+  /** Prompt-pool regime of the built-in suite ("natural" or "paper-like"), or a dataset name. */
+  regime: string;
+  /** Budget N per iteration and how stage 1 is counted ("paper": on top of N; "inclusive": inside N). */
+  budget: number;
+  budgetMode: "paper" | "inclusive";
+}
+
+/** One optimizer step. */
+export interface StepRecord {
+  kind: "step";
+  iter: number;
+  /** Optimizer steps so far, this one included. */
+  step: number;
+  loss: number;
+  /** Mean per-token KL to the reference policy (0 when no KL term). */
+  kl: number;
+  /** Mean per-token entropy of the policy on the batch's responses. */
+  entropy: number;
+  /** Share of response tokens where the ratio was clipped. */
+  clipFrac: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  lr: number;
+  /** Share of the batch's responses the verifier accepted. */
+  acceptedFrac: number;
+  /** Mean response length in tokens. */
+  responseLen: number;
+  /** Response tokens trained on per second of this step's update. */
+  tokensPerSec: number;
+  /** Generated responses so far, stage 1 included. */
+  samples: number;
+  /** Seconds of run time so far (sum over resumed segments). */
+  wallclock: number;
+}
+
+/** Per-prompt allocation of one iteration. */
+export interface AllocationSummary {
+  /** Level (difficulty) of each prompt, when known. */
+  level: number[];
+  /** Acceptance rate estimate p_i the strategy used (NaN when it used none). */
+  p: number[];
+  /** Gradient norm estimate G_i the strategy used (NaN when it used none). */
+  G: number[];
+  /** Responses allocated n_i. */
+  n: number[];
+  /** What the strategy reported (fallbacks, filtered prompts). */
+  status: string;
+}
+
+/** One iteration (stage 1, allocation, k update steps). */
+export interface IterationRecord {
+  kind: "iteration";
+  iter: number;
+  step: number;
+  samples: number;
+  wallclock: number;
+  stage1Samples: number;
+  stage2Samples: number;
+  /** Mean reward of this iteration's responses. */
+  trainReward: number;
+  /** Accepted responses / generated responses in this iteration. */
+  acceptedFrac: number;
+  /** Seconds spent this iteration in each part. */
+  time: { sampling: number; gradNorms: number; update: number; eval: number };
+  allocation: AllocationSummary;
+}
+
+/** A test-set evaluation. */
+export interface EvalRecord {
+  kind: "eval";
+  iter: number;
+  step: number;
+  samples: number;
+  wallclock: number;
+  /** Mean accuracy over problems (avg@k with k samples each, temperature as configured). */
+  accuracy: number;
+  /** 95% interval of the mean over problems. */
+  ci: [number, number];
+  /** Accuracy per difficulty level ("1".."6"). */
+  byLevel: Record<string, number>;
+  /** Samples per test problem. */
+  k: number;
+}
+
+export type MetricsRecord = RunRecord | StepRecord | IterationRecord | EvalRecord;
