@@ -54,6 +54,11 @@ export class ProgressBar {
     }
   }
 
+  /** Sets the absolute count (for callbacks that report totals done). */
+  set(done: number, info?: string): void {
+    this.tick(Math.max(0, Math.min(this.total, done) - this.done), info);
+  }
+
   /** Completes the bar (drawn once more with the final rate). */
   finish(info?: string): void {
     if (this.finished) return;

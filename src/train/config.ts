@@ -1,0 +1,166 @@
+/**
+ * The training configuration: one typed object, a one-line doc per field,
+ * validated once at the edge (config file, CLI overrides) with errors that
+ * name the field and the allowed values.
+ */
+import { z } from "zod";
+import { GRAD_SUBSETS, type GradSubset } from "../model/index.js";
+import { AGG_MODES, type AggMode, KL_ESTIMATORS, type KlEstimator } from "../rl/losses.js";
+import { ConfigError } from "../util/errors.js";
+
+export type Method = "raft" | "raftpp" | "grpo";
+export const METHODS: readonly Method[] = ["raft", "raftpp", "grpo"];
+
+const int = (min: number) => z.number().int().min(min);
+
+export const modelSchema = z
+  .object({
+    /** Width of the residual stream. */
+    hiddenSize: int(8).default(128),
+    /** Transformer blocks. */
+    layers: int(1).default(4),
+    /** Query heads. */
+    heads: int(1).default(4),
+    /** Key/value heads (grouped-query attention). */
+    kvHeads: int(1).default(4),
+    /** SwiGLU inner width. */
+    ffn: int(8).default(344),
+    /** Longest sequence (prompt + response) in tokens. */
+    maxPositions: int(16).default(160),
+  })
+  .strict();
+
+export const suiteSchema = z
+  .object({
+    /** Seed of the problem generator (the suite, not the run). */
+    seed: z.number().int().default(1),
+    /** Demonstrations for the supervised warm start. */
+    demoSize: int(1).default(200),
+    /** RL prompt pool size. */
+    trainSize: int(1).default(1000),
+    /** Test problems (equal count per level). */
+    testSize: int(1).default(300),
+    /** Prompt-pool regime: the natural level mix or a paper-like pool (mostly trivial or out of reach). */
+    regime: z.enum(["natural", "paper-like"]).default("natural"),
+  })
+  .strict();
+
+export const warmStartSchema = z
+  .object({
+    /** Supervised steps on the demonstrations. */
+    steps: int(0).default(300),
+    /** Demonstrations per step. */
+    batchSize: int(1).default(32),
+    /** Peak learning rate (warmup + cosine). */
+    lr: z.number().positive().default(3e-3),
+    /** Directory for cached warm-start checkpoints; null = next to the run directory in .cache. */
+    cacheDir: z.string().nullable().default(null),
+  })
+  .strict();
+
+export const rlSchema = z
+  .object({
+    /** Learner: raft (vanilla loss on accepted), raftpp (clipped ratio), grpo (group advantages + clipped ratio). */
+    method: z.enum(["raft", "raftpp", "grpo"]).default("raftpp"),
+    /** Allocation strategy from the gvm registry. */
+    strategy: z.string().default("gvm"),
+    /** Options passed to the strategy (validated by it). */
+    strategyOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Prompts per iteration (m). */
+    promptsPerIter: int(1).default(64),
+    /** Responses per iteration (N). */
+    budget: int(1).default(512),
+    /** Stage-1 responses per prompt (N') for strategies that estimate p_i and G_i first. */
+    stage1: int(1).default(4),
+    /** "paper": stage 1 on top of N; "inclusive": stage 1 counts inside N (each prompt keeps at least N'). */
+    budgetMode: z.enum(["paper", "inclusive"]).default("inclusive"),
+    /** Stage-1 responses count toward n_i and are trained on (else only stage-2 responses are). */
+    reuseStage1: z.boolean().default(true),
+    /** Optimizer steps per iteration (k); the iteration's prompts are split into k mini-batches. */
+    stepsPerIter: int(1).default(4),
+    /** Passes over each step's responses (PPO epochs). */
+    epochs: int(1).default(1),
+    /** Peak learning rate. */
+    lr: z.number().positive().default(5e-4),
+    /** AdamW decoupled weight decay. */
+    weightDecay: z.number().min(0).default(0),
+    /** Clip gradients to this global norm. */
+    maxGradNorm: z.number().positive().default(1),
+    /** Lower ratio clip (1 - epsLow). */
+    epsLow: z.number().min(0).max(0.99).default(0.2),
+    /** Upper ratio clip (1 + epsHigh), clip-higher. */
+    epsHigh: z.number().min(0).default(0.28),
+    /** Dual-clip bound for negative advantages. */
+    dualClipC: z.number().gt(1).default(3),
+    /** Loss aggregation over tokens. */
+    lossAgg: z.enum(AGG_MODES as [AggMode, ...AggMode[]]).default("token-mean"),
+    /** KL-to-reference coefficient (0 disables the reference model). */
+    klCoef: z.number().min(0).default(0.001),
+    /** KL estimator. */
+    klEstimator: z.enum(KL_ESTIMATORS as [KlEstimator, ...KlEstimator[]]).default("k3"),
+    /** Parameters whose per-sample gradient norm defines G_i. */
+    gradSubset: z.enum(GRAD_SUBSETS as [GradSubset, ...GradSubset[]]).default("embedding"),
+    /** Sampling temperature for rollouts. */
+    temperature: z.number().positive().default(1),
+    /** Longest response in tokens. */
+    maxNewTokens: int(1).default(96),
+    /** Stop after this many iterations. */
+    iterations: int(1).default(20),
+    /** Stop once this many responses were generated (stage 1 included); 0 = no limit. */
+    maxSamples: int(0).default(0),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    /** Evaluate every this many iterations (and before the first and after the last). */
+    every: int(1).default(2),
+    /** Samples per test problem (avg@k). */
+    k: int(1).default(4),
+    /** Sampling temperature of the evaluation. */
+    temperature: z.number().min(0).default(1),
+    /** Seed of the evaluation's samples: the same across runs, so runs compare on common random numbers. */
+    seed: z.number().int().default(12345),
+  })
+  .strict();
+
+export const trainConfigSchema = z
+  .object({
+    /** Seed of everything random in the run (init, data order, samples). */
+    seed: z.number().int().default(0),
+    /** Run directory (config, metrics, checkpoints). */
+    runDir: z.string().default("runs/latest"),
+    /** Label for reports; default "<method>/<strategy>". */
+    label: z.string().nullable().default(null),
+    model: modelSchema.default(modelSchema.parse({})),
+    suite: suiteSchema.default(suiteSchema.parse({})),
+    warmStart: warmStartSchema.default(warmStartSchema.parse({})),
+    rl: rlSchema.default(rlSchema.parse({})),
+    eval: evalSchema.default(evalSchema.parse({})),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+export type RlConfig = z.infer<typeof rlSchema>;
+
+/** Validates a raw config (parsed YAML/JSON with overrides applied); errors name each bad field. */
+export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {
+  const r = trainConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`${source}: invalid training config:\n  ${lines.join("\n  ")}`);
+  }
+  const c = r.data;
+  const fail = (field: string, why: string): never => {
+    throw new ConfigError(`${source}: ${field} ${why}`);
+  };
+  if (c.model.hiddenSize % c.model.heads !== 0) fail("model.hiddenSize", `(${c.model.hiddenSize}) must be divisible by model.heads (${c.model.heads})`);
+  if (c.model.heads % c.model.kvHeads !== 0) fail("model.heads", `(${c.model.heads}) must be a multiple of model.kvHeads (${c.model.kvHeads})`);
+  if (c.rl.stepsPerIter > c.rl.promptsPerIter) fail("rl.stepsPerIter", `(${c.rl.stepsPerIter}) cannot exceed rl.promptsPerIter (${c.rl.promptsPerIter})`);
+  if (c.rl.budget < c.rl.promptsPerIter) fail("rl.budget", `(${c.rl.budget}) must give every prompt at least one response (rl.promptsPerIter = ${c.rl.promptsPerIter})`);
+  if (c.rl.budgetMode === "inclusive" && c.rl.stage1 * c.rl.promptsPerIter > c.rl.budget) {
+    fail("rl.budget", `(${c.rl.budget}) is smaller than stage 1 (rl.stage1 x rl.promptsPerIter = ${c.rl.stage1 * c.rl.promptsPerIter}) in inclusive budget mode`);
+  }
+  if (c.suite.trainSize < c.rl.promptsPerIter) fail("suite.trainSize", `(${c.suite.trainSize}) must be at least rl.promptsPerIter (${c.rl.promptsPerIter})`);
+  return c;
+}

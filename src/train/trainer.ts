@@ -1,0 +1,172 @@
+/**
+ * The training run: suite, warm start, the iteration loop, evaluations,
+ * checkpoints after every iteration, and resume. Rerunning the same command
+ * on the same run directory continues from the last checkpoint; every random
+ * draw is derived from (seed, iteration, ...), so the continued run logs the
+ * same metrics an uninterrupted one would (timings aside).
+ */
+import { join } from "node:path";
+import { getStrategy, type OnlinePromptState } from "../gvm/index.js";
+import { ByteTokenizer, LlamaModel, LocalSampler, loadModel, loadOptimizerState, saveCheckpoint } from "../model/index.js";
+import { buildSuite, type SuiteProblem, type TaskSuite } from "../tasks/index.js";
+import * as T from "../tensor/index.js";
+import { readFileSync } from "node:fs";
+import { GvmError } from "../util/errors.js";
+import { defaultLogger, type Logger } from "../util/log.js";
+import { ProgressBar } from "../util/progress.js";
+import { Rng } from "../util/rng.js";
+import type { TrainConfig } from "./config.js";
+import { runIteration } from "./iteration.js";
+import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
+import { RunDir } from "./rundir.js";
+import { evaluateSuite } from "./testeval.js";
+import { warmStart } from "./warmstart.js";
+
+export class TrainError extends GvmError {}
+
+/** What survives in trainer.json beside each checkpoint. */
+interface TrainerState {
+  iter: number;
+  step: number;
+  samples: number;
+  wallclock: number;
+  online: Array<[string, OnlinePromptState]>;
+}
+
+export interface TrainOptions {
+  log?: Logger;
+  /** Stop after this many iterations in this process (tests of resume); the run is not finished. */
+  stopAfter?: number;
+  /** Draw progress bars. */
+  progress?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  finished: boolean;
+  iterations: number;
+  samples: number;
+  wallclock: number;
+  evals: EvalRecord[];
+}
+
+export function buildTaskSuite(c: TrainConfig): TaskSuite {
+  return buildSuite({
+    seed: c.suite.seed,
+    demoSize: c.suite.demoSize,
+    trainSize: c.suite.trainSize,
+    testSize: c.suite.testSize,
+    demoMix: "natural",
+    trainMix: c.suite.regime,
+    testMix: "levels",
+  });
+}
+
+/** The m prompts of iteration `iter` (1-based): consecutive slots of per-epoch shuffles of the pool. */
+export function promptsFor(c: TrainConfig, pool: readonly SuiteProblem[], iter: number): SuiteProblem[] {
+  const m = c.rl.promptsPerIter;
+  const out: SuiteProblem[] = [];
+  let order: number[] = [];
+  let orderEpoch = -1;
+  for (let j = 0; j < m; j++) {
+    const pos = (iter - 1) * m + j;
+    const epoch = Math.floor(pos / pool.length);
+    if (epoch !== orderEpoch) {
+      order = Rng.derive(c.seed, 0xda7a, epoch).shuffle(Array.from({ length: pool.length }, (_, i) => i));
+      orderEpoch = epoch;
+    }
+    out.push(pool[order[pos % pool.length] as number] as SuiteProblem);
+  }
+  return out;
+}
+
+export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
+  const log = o.log ?? defaultLogger();
+  const tok = new ByteTokenizer();
+  const suite = buildTaskSuite(c);
+  getStrategy(c.rl.strategy).parseOptions(c.rl.strategyOptions);
+  const { run, resume } = RunDir.open(c.runDir, c);
+  const warm = warmStart(c, suite.demo, tok, log);
+  let policy: LlamaModel;
+  let state: TrainerState;
+  if (resume) {
+    policy = loadModel(resume.dir);
+    state = JSON.parse(readFileSync(join(resume.dir, "trainer.json"), "utf8")) as TrainerState;
+    log.info(`resuming ${c.runDir} after iteration ${state.iter} (${state.samples} responses so far)`);
+  } else {
+    policy = warm.cached ? loadModel(warm.dir) : warm.model;
+    state = { iter: 0, step: 0, samples: 0, wallclock: 0, online: [] };
+  }
+  const reference = c.rl.klCoef > 0 ? loadModel(warm.dir) : null;
+  if (reference) for (const p of reference.params.values()) p.requiresGrad = false;
+  const opt = new T.AdamW(policy.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 });
+  if (resume) {
+    const st = loadOptimizerState(resume.dir);
+    if (!st) throw new TrainError(`${resume.dir}: checkpoint has no optimizer.safetensors`);
+    opt.loadState(st);
+  }
+  const sampler = new LocalSampler(policy, tok);
+  const online = new Map(state.online);
+  const label = c.label ?? `${c.rl.method}/${c.rl.strategy}`;
+  const evals: EvalRecord[] = run.readMetrics().filter((r): r is EvalRecord & Record<string, unknown> => r.kind === "eval") as EvalRecord[];
+
+  const evaluate = async (): Promise<number> => {
+    const t0 = performance.now();
+    const bar = o.progress === false ? null : new ProgressBar("  eval", suite.test.length * c.eval.k, { unit: "resp" });
+    const r = await evaluateSuite(sampler, suite.test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, (d) => bar?.set(d));
+    bar?.finish();
+    const rec: EvalRecord = { kind: "eval", iter: state.iter, step: state.step, samples: state.samples, wallclock: state.wallclock, accuracy: r.accuracy, ci: r.ci, byLevel: r.byLevel, k: c.eval.k };
+    run.appendMetrics({ ...rec });
+    evals.push(rec);
+    log.info(`[${label}] iter ${state.iter}: test accuracy ${r.accuracy.toFixed(3)} (${state.samples} responses, ${state.wallclock.toFixed(0)} s)`);
+    return (performance.now() - t0) / 1000;
+  };
+
+  if (!resume) {
+    const rec: RunRecord = { kind: "run", iter: 0, method: c.rl.method, strategy: c.rl.strategy, label, seed: c.seed, regime: c.suite.regime, budget: c.rl.budget, budgetMode: c.rl.budgetMode };
+    run.appendMetrics({ ...rec });
+    await evaluate();
+    saveIteration();
+  }
+
+  function saveIteration(): void {
+    state.online = [...online];
+    run.commitCheckpoint(state.iter, (dir) => saveCheckpoint(dir, policy, { optimizer: opt.state(), extraFiles: { "trainer.json": `${JSON.stringify(state)}\n` } }));
+  }
+
+  let ranHere = 0;
+  const done = () => state.iter >= c.rl.iterations || (c.rl.maxSamples > 0 && state.samples >= c.rl.maxSamples);
+  const bar = o.progress === false ? null : new ProgressBar(label, c.rl.iterations, { unit: "iter" });
+  bar?.tick(state.iter);
+  while (!done() && (o.stopAfter === undefined || ranHere < o.stopAfter)) {
+    const iter = state.iter + 1;
+    const t0 = performance.now();
+    const prompts = promptsFor(c, suite.train, iter);
+    const res = await runIteration(
+      { config: c, policy, reference, opt, sampler, padId: tok.padId, online,
+        onGenerated: (n) => {
+          state.samples += n;
+        },
+        onStep: (stats, extra) => {
+          state.step++;
+          const rec: StepRecord = { kind: "step", iter, step: state.step, loss: stats.loss, kl: stats.kl, entropy: stats.entropy, clipFrac: stats.clipFrac, gradNorm: stats.gradNorm, lr: opt.currentLr(), ...extra, samples: state.samples, wallclock: state.wallclock + (performance.now() - t0) / 1000 };
+          run.appendMetrics({ ...rec });
+        } },
+      iter,
+      prompts,
+    );
+    state.iter = iter;
+    state.wallclock += (performance.now() - t0) / 1000;
+    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation };
+    for (const ex of res.examples) run.appendSample({ iter, ...ex });
+    let evalTime = 0;
+    if (iter % c.eval.every === 0 || done()) evalTime = await evaluate();
+    rec.time.eval = evalTime;
+    run.appendMetrics({ ...rec });
+    saveIteration();
+    ranHere++;
+    bar?.tick(1, `reward ${res.trainReward.toFixed(2)} samples ${state.samples}`);
+  }
+  bar?.finish();
+  return { runDir: c.runDir, finished: done(), iterations: state.iter, samples: state.samples, wallclock: state.wallclock, evals };
+}

@@ -1,0 +1,76 @@
+/**
+ * The supervised warm start: a freshly initialised byte-level Llama trained
+ * on the suite's demonstrations (prompt + worked response + EOS, loss on the
+ * response only), so RL starts from a policy that sometimes solves problems.
+ * The result is cached by a hash of everything that determines it, so
+ * repeated runs (seeds, strategies) skip it.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { ByteTokenizer, LlamaModel, loadModel, type ModelConfig, packSequences, parseModelConfig, saveCheckpoint } from "../model/index.js";
+import type { SuiteProblem } from "../tasks/index.js";
+import * as T from "../tensor/index.js";
+import type { Logger } from "../util/log.js";
+import { ProgressBar } from "../util/progress.js";
+import { Rng } from "../util/rng.js";
+import type { TrainConfig } from "./config.js";
+
+export function modelConfigFor(c: TrainConfig, tok: ByteTokenizer): ModelConfig {
+  return parseModelConfig({
+    model_type: "llama",
+    vocab_size: tok.vocabSize,
+    hidden_size: c.model.hiddenSize,
+    intermediate_size: c.model.ffn,
+    num_hidden_layers: c.model.layers,
+    num_attention_heads: c.model.heads,
+    num_key_value_heads: c.model.kvHeads,
+    max_position_embeddings: c.model.maxPositions,
+    tie_word_embeddings: true,
+    bos_token_id: ByteTokenizer.BOS,
+    eos_token_id: ByteTokenizer.EOS,
+    pad_token_id: ByteTokenizer.PAD,
+  });
+}
+
+/** Where the warm start for this config is cached. */
+export function warmStartDir(c: TrainConfig): string {
+  const key = createHash("sha256")
+    .update(JSON.stringify({ model: c.model, suite: { seed: c.suite.seed, demoSize: c.suite.demoSize, testSize: c.suite.testSize }, warm: { ...c.warmStart, cacheDir: null }, seed: c.seed, v: 1 }))
+    .digest("hex")
+    .slice(0, 16);
+  const root = c.warmStart.cacheDir ?? join(dirname(resolve(c.runDir)), ".cache");
+  return join(root, `warmstart-${key}`);
+}
+
+/** Loads the cached warm start or trains and caches it. */
+export function warmStart(c: TrainConfig, demos: readonly SuiteProblem[], tok: ByteTokenizer, log: Logger): { model: LlamaModel; cached: boolean; dir: string } {
+  const dir = warmStartDir(c);
+  if (existsSync(join(dir, "model.safetensors"))) {
+    log.info(`warm start: using cached ${dir}`);
+    return { model: loadModel(dir), cached: true, dir };
+  }
+  const model = LlamaModel.init(modelConfigFor(c, tok), Rng.derive(c.seed, 0x77a1));
+  const w = c.warmStart;
+  const opt = new T.AdamW(model.params, { lr: w.lr, weightDecay: 0.01 }, T.warmupCosine(Math.min(20, w.steps), w.steps));
+  const examples = demos.map((p) => ({ prompt: [tok.bosId, ...tok.encode(p.prompt)], response: [...tok.encode(p.response), ByteTokenizer.EOS] }));
+  const bar = new ProgressBar("warm start", w.steps, { unit: "step" });
+  for (let step = 0; step < w.steps; step++) {
+    const rng = Rng.derive(c.seed, 0x77a2, step);
+    const batch = Array.from({ length: Math.min(w.batchSize, examples.length) }, () => examples[rng.int(examples.length)] as (typeof examples)[0]);
+    const packed = packSequences(batch, tok.padId);
+    opt.zeroGrad();
+    const loss = T.tidy(() => {
+      const l = T.crossEntropy(model.forward(packed.ids, packed.B, packed.T), packed.targets);
+      l.backward();
+      return l.item();
+    });
+    T.clipGradNorm(model.params.values(), 1);
+    opt.step();
+    bar.tick(1, `loss ${loss.toFixed(3)}`);
+  }
+  bar.finish();
+  saveCheckpoint(dir, model);
+  log.info(`warm start: cached in ${dir}`);
+  return { model, cached: false, dir };
+}
