@@ -11,6 +11,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
+  train: { summary: "Train with RAFT / RAFT++ / GRPO and a sample-allocation strategy (resumable).", load: async () => (await import("./train.js")).trainCommand },
   demo: { summary: "Run the main demo (what `npm start` runs).", load: async () => (await import("./demo.js")).demoCommand },
   allocate: { summary: "Split a sampling budget over prompts (GVM or uniform) from per-prompt stats in JSONL.", load: async () => (await import("./allocate.js")).allocateCommand },
 };

@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { GRAD_SUBSETS, type GradSubset } from "../model/index.js";
 import { AGG_MODES, type AggMode, KL_ESTIMATORS, type KlEstimator } from "../rl/losses.js";
+import { isStrategyName, STRATEGY_NAMES } from "../gvm/index.js";
+import { loadConfig, validateConfig } from "../util/config.js";
 import { ConfigError } from "../util/errors.js";
 
 export type Method = "raft" | "raftpp" | "grpo";
@@ -145,12 +147,17 @@ export type RlConfig = z.infer<typeof rlSchema>;
 
 /** Validates a raw config (parsed YAML/JSON with overrides applied); errors name each bad field. */
 export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {
-  const r = trainConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new ConfigError(`${source}: invalid training config:\n  ${lines.join("\n  ")}`);
-  }
-  const c = r.data;
+  return checkTrainConfig(validateConfig(trainConfigSchema, raw, source), source);
+}
+
+/** Loads a config file (optional) with `path=value` overrides, validated. */
+export function loadTrainConfig(file: string | undefined, overrides: readonly string[] = []): TrainConfig {
+  const c = loadConfig(trainConfigSchema, { ...(file !== undefined ? { file } : {}), overrides });
+  return checkTrainConfig(c, file ?? "config");
+}
+
+/** Constraints between fields that a schema cannot state. */
+export function checkTrainConfig(c: TrainConfig, source: string): TrainConfig {
   const fail = (field: string, why: string): never => {
     throw new ConfigError(`${source}: ${field} ${why}`);
   };
@@ -162,5 +169,6 @@ export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {
     fail("rl.budget", `(${c.rl.budget}) is smaller than stage 1 (rl.stage1 x rl.promptsPerIter = ${c.rl.stage1 * c.rl.promptsPerIter}) in inclusive budget mode`);
   }
   if (c.suite.trainSize < c.rl.promptsPerIter) fail("suite.trainSize", `(${c.suite.trainSize}) must be at least rl.promptsPerIter (${c.rl.promptsPerIter})`);
+  if (!isStrategyName(c.rl.strategy)) fail("rl.strategy", `${JSON.stringify(c.rl.strategy)} is not a strategy; known: ${STRATEGY_NAMES.join(", ")}`);
   return c;
 }
