@@ -1,0 +1,568 @@
+// The N-API binding. Each kernel is exported with the exact argument list of
+// src/kernels/types.ts, bound to one ISA's dispatch table. Hot calls use the
+// raw C API (no allocation per call); every size and index is checked against
+// the arrays before any kernel runs, so a bad call throws a RangeError that
+// names the op and the shapes instead of corrupting memory.
+#include <napi.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "pool.h"
+#include "table.h"
+
+namespace gvm {
+namespace {
+
+constexpr size_t kMaxArgs = 20;
+
+// Argument access for one call; the first error is thrown and later reads return zeros.
+struct Call {
+  napi_env env;
+  const char* op;
+  const KernelTable* table = nullptr;
+  napi_value argv[kMaxArgs];
+  size_t argc = kMaxArgs;
+  bool failed = false;
+
+  Call(napi_env e, napi_callback_info info, const char* name, size_t expected) : env(e), op(name) {
+    void* data = nullptr;
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) {
+      fail_type("could not read the arguments");
+      return;
+    }
+    table = static_cast<const KernelTable*>(data);
+    if (argc < expected) fail_type("expects %zu arguments, got %zu", expected, argc);
+  }
+
+  void fail(bool range, const char* fmt, va_list ap) {
+    if (failed) return;
+    failed = true;
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "%s: ", op);
+    vsnprintf(msg + n, sizeof msg - n, fmt, ap);
+    if (range)
+      napi_throw_range_error(env, "ERR_GVM_KERNEL_ARGS", msg);
+    else
+      napi_throw_type_error(env, "ERR_GVM_KERNEL_ARGS", msg);
+  }
+  void fail_type(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fail(false, fmt, ap);
+    va_end(ap);
+  }
+  void fail_range(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fail(true, fmt, ap);
+    va_end(ap);
+  }
+
+  double num(size_t i, const char* name) {
+    double d = 0;
+    if (failed) return 0;
+    if (napi_get_value_double(env, argv[i], &d) != napi_ok) fail_type("%s must be a number", name);
+    return d;
+  }
+  // A non-negative integer size or stride.
+  int64_t size(size_t i, const char* name) {
+    double d = num(i, name);
+    if (failed) return 0;
+    if (!(d >= 0) || d != floor(d) || d > 9.007199254740991e15) {
+      fail_range("%s must be a non-negative integer, got %g", name, d);
+      return 0;
+    }
+    return static_cast<int64_t>(d);
+  }
+  bool flag(size_t i, const char* name) {
+    bool b = false;
+    if (failed) return false;
+    if (napi_get_value_bool(env, argv[i], &b) != napi_ok) fail_type("%s must be a boolean", name);
+    return b;
+  }
+  bool is_null(size_t i) {
+    napi_valuetype t;
+    return !failed && napi_typeof(env, argv[i], &t) == napi_ok && (t == napi_null || t == napi_undefined);
+  }
+  // A typed array of the given kind with at least `need` elements.
+  void* array(size_t i, const char* name, napi_typedarray_type want, const char* kind, int64_t need, size_t* len) {
+    if (failed) return nullptr;
+    bool is = false;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_is_typedarray(env, argv[i], &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr) != napi_ok || type != want) {
+      fail_type("%s must be a %s", name, kind);
+      return nullptr;
+    }
+    if (static_cast<int64_t>(length) < need) {
+      fail_range("%s has %zu elements but the sizes given need %lld", name, length, static_cast<long long>(need));
+      return nullptr;
+    }
+    if (len) *len = length;
+    return data;
+  }
+  float* f32(size_t i, const char* name, int64_t need, size_t* len = nullptr) {
+    return static_cast<float*>(array(i, name, napi_float32_array, "Float32Array", need, len));
+  }
+  const int32_t* i32(size_t i, const char* name, int64_t need) {
+    return static_cast<const int32_t*>(array(i, name, napi_int32_array, "Int32Array", need, nullptr));
+  }
+  const uint8_t* u8(size_t i, const char* name, int64_t need) {
+    return static_cast<const uint8_t*>(array(i, name, napi_uint8_array, "Uint8Array", need, nullptr));
+  }
+  napi_value undefined() {
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  }
+};
+
+// Elements a batch of (rows x cols) matrices with row stride ld spans.
+int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
+  if (batch == 0 || rows == 0 || cols == 0) return 0;
+  return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Call c(env, info, "gemm", 17);
+  GemmArgs g;
+  g.transA = c.flag(0, "transA");
+  g.transB = c.flag(1, "transB");
+  g.M = c.size(2, "M");
+  g.N = c.size(3, "N");
+  g.K = c.size(4, "K");
+  g.alpha = static_cast<float>(c.num(5, "alpha"));
+  g.lda = c.size(7, "lda");
+  g.ldb = c.size(9, "ldb");
+  g.beta = static_cast<float>(c.num(10, "beta"));
+  g.ldc = c.size(12, "ldc");
+  g.batch = c.size(13, "batch");
+  g.strideA = c.size(14, "strideA");
+  g.strideB = c.size(15, "strideB");
+  g.strideC = c.size(16, "strideC");
+  if (c.failed) return nullptr;
+  const int64_t aRows = g.transA ? g.K : g.M, aCols = g.transA ? g.M : g.K;
+  const int64_t bRows = g.transB ? g.N : g.K, bCols = g.transB ? g.K : g.N;
+  if (aRows > 0 && aCols > 0 && g.lda < aCols)
+    c.fail_range("lda = %lld is less than the %lld columns of A (transA = %d)", (long long)g.lda, (long long)aCols, g.transA);
+  if (bRows > 0 && bCols > 0 && g.ldb < bCols)
+    c.fail_range("ldb = %lld is less than the %lld columns of B (transB = %d)", (long long)g.ldb, (long long)bCols, g.transB);
+  if (g.M > 0 && g.N > 0 && g.ldc < g.N) c.fail_range("ldc = %lld is less than N = %lld", (long long)g.ldc, (long long)g.N);
+  const bool used = g.M > 0 && g.N > 0 && g.K > 0 && g.alpha != 0.0f;
+  g.A = c.f32(6, "A", used ? extent(g.batch, g.strideA, aRows, aCols, g.lda) : 0);
+  g.B = c.f32(8, "B", used ? extent(g.batch, g.strideB, bRows, bCols, g.ldb) : 0);
+  g.C = c.f32(11, "C", extent(g.batch, g.strideC, g.M, g.N, g.ldc));
+  if (c.failed) return nullptr;
+  c.table->gemm(g);
+  return nullptr;
+}
+
+napi_value Axpy(napi_env env, napi_callback_info info) {
+  Call c(env, info, "axpy", 4);
+  int64_t n = c.size(0, "n");
+  float alpha = static_cast<float>(c.num(1, "alpha"));
+  const float* x = c.f32(2, "x", n);
+  float* y = c.f32(3, "y", n);
+  if (c.failed) return nullptr;
+  c.table->axpy(n, alpha, x, y);
+  return nullptr;
+}
+
+napi_value Scale(napi_env env, napi_callback_info info) {
+  Call c(env, info, "scale", 3);
+  int64_t n = c.size(0, "n");
+  float alpha = static_cast<float>(c.num(1, "alpha"));
+  float* x = c.f32(2, "x", n);
+  if (c.failed) return nullptr;
+  c.table->scale(n, alpha, x);
+  return nullptr;
+}
+
+napi_value AddBias(napi_env env, napi_callback_info info) {
+  Call c(env, info, "addBias", 5);
+  int64_t rows = c.size(0, "rows"), cols = c.size(1, "cols");
+  const float* x = c.f32(2, "x", rows * cols);
+  const float* bias = c.f32(3, "bias", cols);
+  float* out = c.f32(4, "out", rows * cols);
+  if (c.failed) return nullptr;
+  c.table->addBias(rows, cols, x, bias, out);
+  return nullptr;
+}
+
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  Call c(env, info, "sumRows", 4);
+  int64_t rows = c.size(0, "rows"), cols = c.size(1, "cols");
+  const float* x = c.f32(2, "x", rows * cols);
+  float* out = c.f32(3, "out", cols);
+  if (c.failed) return nullptr;
+  c.table->sumRows(rows, cols, x, out);
+  return nullptr;
+}
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Call c(env, info, "sumSquares", 2);
+  int64_t n = c.size(0, "n");
+  const float* x = c.f32(1, "x", n);
+  if (c.failed) return nullptr;
+  napi_value result;
+  napi_create_double(env, c.table->sumSquares(n, x), &result);
+  return result;
+}
+
+napi_value RmsnormForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "rmsnormForward", 7);
+  int64_t rows = c.size(0, "rows"), dim = c.size(1, "dim");
+  float eps = static_cast<float>(c.num(2, "eps"));
+  const float* x = c.f32(3, "x", rows * dim);
+  const float* w = c.f32(4, "w", dim);
+  float* out = c.f32(5, "out", rows * dim);
+  float* rstd = c.f32(6, "rstd", rows);
+  if (c.failed) return nullptr;
+  c.table->rmsnormForward(rows, dim, eps, x, w, out, rstd);
+  return nullptr;
+}
+
+napi_value RmsnormBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "rmsnormBackward", 8);
+  int64_t rows = c.size(0, "rows"), dim = c.size(1, "dim");
+  const float* dy = c.f32(2, "dy", rows * dim);
+  const float* x = c.f32(3, "x", rows * dim);
+  const float* w = c.f32(4, "w", dim);
+  const float* rstd = c.f32(5, "rstd", rows);
+  float* dx = c.f32(6, "dx", rows * dim);
+  float* dw = c.f32(7, "dw", dim);
+  if (c.failed) return nullptr;
+  c.table->rmsnormBackward(rows, dim, dy, x, w, rstd, dx, dw);
+  return nullptr;
+}
+
+napi_value Rope(napi_env env, napi_callback_info info) {
+  Call c(env, info, "rope", 10);
+  int64_t tokens = c.size(0, "tokens"), heads = c.size(1, "heads"), headDim = c.size(2, "headDim");
+  if (!c.failed && headDim % 2 != 0) c.fail_range("headDim = %lld must be even", (long long)headDim);
+  const int64_t half = headDim / 2, n = tokens * heads * headDim;
+  const float* x = c.f32(3, "x", n);
+  const int32_t* positions = c.i32(4, "positions", tokens);
+  size_t cosLen = 0, sinLen = 0;
+  const float* cosT = c.f32(5, "cos", 0, &cosLen);
+  const float* sinT = c.f32(6, "sin", 0, &sinLen);
+  float* out = c.f32(7, "out", n);
+  double sign = c.num(8, "sign");
+  bool accumulate = c.flag(9, "accumulate");
+  if (!c.failed && sign != 1.0 && sign != -1.0) c.fail_range("sign must be 1 or -1, got %g", sign);
+  if (c.failed) return nullptr;
+  const int64_t maxPos = half > 0 ? static_cast<int64_t>(cosLen < sinLen ? cosLen : sinLen) / half : 0;
+  if (half > 0 && heads > 0) {
+    for (int64_t t = 0; t < tokens; t++) {
+      if (positions[t] < 0 || positions[t] >= maxPos) {
+        c.fail_range("positions[%lld] = %d is outside the %lld positions of the cos/sin tables (headDim %lld)",
+                     (long long)t, positions[t], (long long)maxPos, (long long)headDim);
+        return nullptr;
+      }
+    }
+  }
+  c.table->rope(tokens, heads, headDim, x, positions, cosT, sinT, out, sign > 0 ? 1 : -1, accumulate);
+  return nullptr;
+}
+
+napi_value SwigluForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "swigluForward", 4);
+  int64_t n = c.size(0, "n");
+  const float* gate = c.f32(1, "gate", n);
+  const float* up = c.f32(2, "up", n);
+  float* out = c.f32(3, "out", n);
+  if (c.failed) return nullptr;
+  c.table->swigluForward(n, gate, up, out);
+  return nullptr;
+}
+
+napi_value SwigluBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "swigluBackward", 6);
+  int64_t n = c.size(0, "n");
+  const float* gate = c.f32(1, "gate", n);
+  const float* up = c.f32(2, "up", n);
+  const float* dout = c.f32(3, "dout", n);
+  float* dgate = c.f32(4, "dgate", n);
+  float* dup = c.f32(5, "dup", n);
+  if (c.failed) return nullptr;
+  c.table->swigluBackward(n, gate, up, dout, dgate, dup);
+  return nullptr;
+}
+
+// Sizes and arrays shared by attention forward and backward.
+bool attention_args(Call& c, AttnArgs& a, bool backward) {
+  a.B = c.size(0, "B");
+  a.Tq = c.size(1, "Tq");
+  a.Tk = c.size(2, "Tk");
+  a.kvLen = c.size(3, "kvLen");
+  a.H = c.size(4, "H");
+  a.Hkv = c.size(5, "Hkv");
+  a.D = c.size(6, "D");
+  a.scale = static_cast<float>(c.num(7, "scale"));
+  if (c.failed) return false;
+  if (a.Hkv == 0 || a.H % a.Hkv != 0) {
+    c.fail_range("H = %lld must be a positive multiple of Hkv = %lld", (long long)a.H, (long long)a.Hkv);
+    return false;
+  }
+  if (a.kvLen > a.Tk) {
+    c.fail_range("kvLen = %lld exceeds the KV capacity Tk = %lld", (long long)a.kvLen, (long long)a.Tk);
+    return false;
+  }
+  const int64_t nq = a.B * a.Tq * a.H * a.D, nk = a.B * a.Tk * a.Hkv * a.D, nl = a.B * a.H * a.Tq;
+  a.q = c.f32(8, "q", nq);
+  a.k = c.f32(9, "k", nk);
+  a.v = c.f32(10, "v", nk);
+  a.keyMask = c.is_null(11) ? nullptr : c.u8(11, "keyMask", a.B * a.Tk);
+  a.out = c.f32(12, "out", nq);
+  a.lse = (!backward && c.is_null(13)) ? nullptr : c.f32(13, "lse", nl);
+  if (backward) {
+    a.dout = c.f32(14, "dout", nq);
+    a.dq = c.f32(15, "dq", nq);
+    a.dk = c.f32(16, "dk", nk);
+    a.dv = c.f32(17, "dv", nk);
+  } else {
+    a.dout = nullptr;
+    a.dq = a.dk = a.dv = nullptr;
+  }
+  return !c.failed;
+}
+
+napi_value AttentionForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionForward", 14);
+  AttnArgs a;
+  if (c.failed || !attention_args(c, a, false)) return nullptr;
+  c.table->attentionForward(a);
+  return nullptr;
+}
+
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionBackward", 18);
+  AttnArgs a;
+  if (c.failed || !attention_args(c, a, true)) return nullptr;
+  c.table->attentionBackward(a);
+  return nullptr;
+}
+
+// Ids index rows of a (V, dim) table: V from its length.
+bool check_ids(Call& c, const int32_t* ids, int64_t n, int64_t V, const char* name, bool allowNegative) {
+  for (int64_t i = 0; i < n; i++) {
+    if ((ids[i] < 0 && !allowNegative) || ids[i] >= V) {
+      c.fail_range("%s[%lld] = %d is outside [0, %lld)", name, (long long)i, ids[i], (long long)V);
+      return false;
+    }
+  }
+  return true;
+}
+
+napi_value EmbeddingForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "embeddingForward", 5);
+  int64_t n = c.size(0, "n"), dim = c.size(1, "dim");
+  size_t wlen = 0;
+  const float* weight = c.f32(2, "weight", 0, &wlen);
+  const int32_t* ids = c.i32(3, "ids", n);
+  float* out = c.f32(4, "out", n * dim);
+  if (c.failed) return nullptr;
+  if (dim > 0 && !check_ids(c, ids, n, static_cast<int64_t>(wlen) / dim, "ids", false)) return nullptr;
+  c.table->embeddingForward(n, dim, weight, ids, out);
+  return nullptr;
+}
+
+napi_value EmbeddingBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "embeddingBackward", 5);
+  int64_t n = c.size(0, "n"), dim = c.size(1, "dim");
+  const float* dout = c.f32(2, "dout", n * dim);
+  const int32_t* ids = c.i32(3, "ids", n);
+  size_t wlen = 0;
+  float* dweight = c.f32(4, "dweight", 0, &wlen);
+  if (c.failed) return nullptr;
+  if (dim > 0 && !check_ids(c, ids, n, static_cast<int64_t>(wlen) / dim, "ids", false)) return nullptr;
+  c.table->embeddingBackward(n, dim, dout, ids, dweight);
+  return nullptr;
+}
+
+napi_value LogprobForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "logprobForward", 6);
+  int64_t rows = c.size(0, "rows"), V = c.size(1, "V");
+  const float* logits = c.f32(2, "logits", rows * V);
+  const int32_t* targets = c.i32(3, "targets", rows);
+  float* logp = c.f32(4, "logp", rows);
+  float* lse = c.f32(5, "lse", rows);
+  if (c.failed || !check_ids(c, targets, rows, V, "targets", true)) return nullptr;
+  c.table->logprobForward(rows, V, logits, targets, logp, lse);
+  return nullptr;
+}
+
+napi_value LogprobBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "logprobBackward", 7);
+  int64_t rows = c.size(0, "rows"), V = c.size(1, "V");
+  const float* logits = c.f32(2, "logits", rows * V);
+  const int32_t* targets = c.i32(3, "targets", rows);
+  const float* lse = c.f32(4, "lse", rows);
+  const float* dlogp = c.f32(5, "dlogp", rows);
+  float* dlogits = c.f32(6, "dlogits", rows * V);
+  if (c.failed || !check_ids(c, targets, rows, V, "targets", true)) return nullptr;
+  c.table->logprobBackward(rows, V, logits, targets, lse, dlogp, dlogits);
+  return nullptr;
+}
+
+napi_value Entropy(napi_env env, napi_callback_info info) {
+  Call c(env, info, "entropy", 4);
+  int64_t rows = c.size(0, "rows"), V = c.size(1, "V");
+  const float* logits = c.f32(2, "logits", rows * V);
+  float* out = c.f32(3, "out", rows);
+  if (c.failed) return nullptr;
+  c.table->entropy(rows, V, logits, out);
+  return nullptr;
+}
+
+napi_value SoftmaxForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "softmaxForward", 4);
+  int64_t rows = c.size(0, "rows"), cols = c.size(1, "cols");
+  const float* x = c.f32(2, "x", rows * cols);
+  float* out = c.f32(3, "out", rows * cols);
+  if (c.failed) return nullptr;
+  c.table->softmaxForward(rows, cols, x, out);
+  return nullptr;
+}
+
+napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "softmaxBackward", 5);
+  int64_t rows = c.size(0, "rows"), cols = c.size(1, "cols");
+  const float* y = c.f32(2, "y", rows * cols);
+  const float* dy = c.f32(3, "dy", rows * cols);
+  float* dx = c.f32(4, "dx", rows * cols);
+  if (c.failed) return nullptr;
+  c.table->softmaxBackward(rows, cols, y, dy, dx);
+  return nullptr;
+}
+
+napi_value Adamw(napi_env env, napi_callback_info info) {
+  Call c(env, info, "adamw", 12);
+  AdamArgs a;
+  a.n = c.size(0, "n");
+  a.param = c.f32(1, "param", a.n);
+  a.grad = c.f32(2, "grad", a.n);
+  a.m = c.f32(3, "m", a.n);
+  a.v = c.f32(4, "v", a.n);
+  a.lr = static_cast<float>(c.num(5, "lr"));
+  a.beta1 = static_cast<float>(c.num(6, "beta1"));
+  a.beta2 = static_cast<float>(c.num(7, "beta2"));
+  a.eps = static_cast<float>(c.num(8, "eps"));
+  a.weightDecay = static_cast<float>(c.num(9, "weightDecay"));
+  a.c1 = static_cast<float>(c.num(10, "c1"));
+  a.c2 = static_cast<float>(c.num(11, "c2"));
+  if (c.failed) return nullptr;
+  c.table->adamw(a);
+  return nullptr;
+}
+
+struct Entry {
+  const char* name;
+  napi_callback fn;
+};
+
+const Entry kEntries[] = {
+    {"gemm", Gemm},
+    {"axpy", Axpy},
+    {"scale", Scale},
+    {"addBias", AddBias},
+    {"sumRows", SumRows},
+    {"sumSquares", SumSquares},
+    {"rmsnormForward", RmsnormForward},
+    {"rmsnormBackward", RmsnormBackward},
+    {"rope", Rope},
+    {"swigluForward", SwigluForward},
+    {"swigluBackward", SwigluBackward},
+    {"attentionForward", AttentionForward},
+    {"attentionBackward", AttentionBackward},
+    {"embeddingForward", EmbeddingForward},
+    {"embeddingBackward", EmbeddingBackward},
+    {"logprobForward", LogprobForward},
+    {"logprobBackward", LogprobBackward},
+    {"entropy", Entropy},
+    {"softmaxForward", SoftmaxForward},
+    {"softmaxBackward", SoftmaxBackward},
+    {"adamw", Adamw},
+};
+
+const KernelTable* table_for(const std::string& simd) {
+  static const CpuFeatures cpu = detect_cpu();
+  if (simd == "scalar") return &kScalarTable;
+#if defined(GVM_X86)
+  if (simd == "avx2" && cpu.avx2_fma) return &kAvx2Table;
+  if (simd == "avx512" && cpu.avx512) return &kAvx512Table;
+#endif
+  return nullptr;
+}
+
+std::string best_simd() {
+  const CpuFeatures cpu = detect_cpu();
+  if (cpu.avx512) return "avx512";
+  if (cpu.avx2_fma) return "avx2";
+  return "scalar";
+}
+
+// kernels(simd): an object with every kernel bound to that ISA's table.
+Napi::Value Kernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "kernels: expects the SIMD level as a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string simd = info[0].As<Napi::String>().Utf8Value();
+  const KernelTable* table = table_for(simd);
+  if (!table) {
+    Napi::RangeError::New(env, "kernels: this CPU or build does not support SIMD level \"" + simd + "\" (best: " +
+                                   best_simd() + ")")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object obj = Napi::Object::New(env);
+  for (const Entry& e : kEntries) {
+    napi_value fn;
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, const_cast<KernelTable*>(table), &fn);
+    obj.Set(e.name, Napi::Value(env, fn));
+  }
+  return obj;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().DoubleValue() < 1 ||
+      info[0].As<Napi::Number>().DoubleValue() > 1024) {
+    Napi::RangeError::New(env, "setThreads: expects an integer thread count in [1, 1024]").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  pool_set_threads(static_cast<int>(info[0].As<Napi::Number>().DoubleValue()));
+  return Napi::Number::New(env, pool_threads());
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuFeatures cpu = detect_cpu();
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("best", best_simd());
+  obj.Set("threads", pool_threads());
+  obj.Set("avx2", cpu.avx2_fma);
+  obj.Set("avx512", cpu.avx512);
+  return obj;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace gvm
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return gvm::Init(env, exports); }
+
+NODE_API_MODULE(gvm_kernels, InitAddon)

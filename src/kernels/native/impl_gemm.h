@@ -1,0 +1,282 @@
+// GEMM written once over the VF vector type of the including ISA file
+// (isa_*.cc defines GVM_NS, GVM_MR, GVM_NV, GVM_KC, GVM_MC, GVM_NC first).
+//
+// GotoBLAS/BLIS structure: op(B) is packed into KC x NC blocks of NR-wide
+// column panels, op(A) into MC x KC blocks of MR-tall row panels; an MR x NR
+// register-blocked FMA microkernel runs over the packed panels. Transposes
+// are absorbed by the packing, so all four combinations share one kernel.
+// Threads split C into a grid of tiles, each packed and computed
+// independently (no barriers), chosen to balance work and packing.
+#pragma once
+#include <stdint.h>
+#include <string.h>
+
+#include "pool.h"
+#include "table.h"
+
+namespace gvm {
+namespace GVM_NS {
+
+constexpr int MR = GVM_MR;
+constexpr int NV = GVM_NV;
+constexpr int NR = NV * W;
+constexpr int64_t KC = GVM_KC;
+constexpr int64_t MC = GVM_MC;
+constexpr int64_t NC = GVM_NC;
+static_assert(MC % MR == 0 && NC % NR == 0, "blocking must be a multiple of the register tile");
+
+static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// c[MR x NR] = alpha * sum_k a[k][i] b[k][j] + beta * c   (beta == 0: c is not read)
+static void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc, float alpha,
+                    float beta) {
+  VF acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++) acc[i][j] = vzero();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++) {
+    VF bv[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++) bv[j] = vload(b + j * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
+      VF av = vset(a[i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++) acc[i][j] = vfma(av, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += NR;
+  }
+  VF va = vset(alpha);
+  if (beta == 0.0f) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++) vstore(c + i * ldc + j * W, acc[i][j] * va);
+  } else {
+    VF vb = vset(beta);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++) vstore(c + i * ldc + j * W, vfma(vload(c + i * ldc + j * W), vb, acc[i][j] * va));
+  }
+}
+
+// A partial tile at the edge of C: full tile into a buffer, then the mr x nr corner.
+static void ukernel_edge(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                         float alpha, float beta) {
+  alignas(64) float tmp[MR * NR];
+  ukernel(kc, a, b, tmp, NR, 1.0f, 0.0f);
+  for (int64_t i = 0; i < mr; i++) {
+    float* ci = c + i * ldc;
+    const float* ti = tmp + i * NR;
+    if (beta == 0.0f)
+      for (int64_t j = 0; j < nr; j++) ci[j] = alpha * ti[j];
+    else
+      for (int64_t j = 0; j < nr; j++) ci[j] = alpha * ti[j] + beta * ci[j];
+  }
+}
+
+// op(A)[0:mc, 0:kc] into MR-row panels, k-major, rows past mc zero.
+// A points at element (0, 0) of op(A); transA: op(A)(i, k) = A[k * lda + i].
+static void pack_a(bool transA, const float* A, int64_t lda, int64_t mc, int64_t kc, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int64_t mr = imin(MR, mc - i0);
+    if (transA) {
+      const float* s = A + i0;
+      if (mr == MR) {
+        for (int64_t k = 0; k < kc; k++, s += lda, dst += MR)
+#pragma GCC unroll 32
+          for (int r = 0; r < MR; r++) dst[r] = s[r];
+      } else {
+        for (int64_t k = 0; k < kc; k++, s += lda, dst += MR) {
+          for (int64_t r = 0; r < mr; r++) dst[r] = s[r];
+          for (int64_t r = mr; r < MR; r++) dst[r] = 0.0f;
+        }
+      }
+    } else {
+      const float* rows[MR];
+      for (int64_t r = 0; r < MR; r++) rows[r] = A + (i0 + (r < mr ? r : 0)) * lda;
+      if (mr == MR) {
+        for (int64_t k = 0; k < kc; k++, dst += MR)
+#pragma GCC unroll 32
+          for (int r = 0; r < MR; r++) dst[r] = rows[r][k];
+      } else {
+        for (int64_t k = 0; k < kc; k++, dst += MR) {
+          for (int64_t r = 0; r < mr; r++) dst[r] = rows[r][k];
+          for (int64_t r = mr; r < MR; r++) dst[r] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// op(B)[0:kc, 0:nc] into NR-column panels, k-major, columns past nc zero.
+// transB: op(B)(k, j) = B[j * ldb + k].
+static void pack_b(bool transB, const float* B, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+    const int64_t nr = imin(NR, nc - j0);
+    if (!transB) {
+      const float* s = B + j0;
+      if (nr == NR) {
+        for (int64_t k = 0; k < kc; k++, s += ldb, dst += NR)
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; v++) vstore(dst + v * W, vload(s + v * W));
+      } else {
+        for (int64_t k = 0; k < kc; k++, s += ldb, dst += NR) {
+          for (int64_t j = 0; j < nr; j++) dst[j] = s[j];
+          for (int64_t j = nr; j < NR; j++) dst[j] = 0.0f;
+        }
+      }
+    } else {
+#if defined(GVM_PACK_BT)
+      if (nr == NR) {
+        GVM_PACK_BT(B + j0 * ldb, ldb, kc, dst);
+        dst += kc * NR;
+        continue;
+      }
+#endif
+      for (int64_t j = 0; j < nr; j++) {
+        const float* s = B + (j0 + j) * ldb;
+        for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = s[k];
+      }
+      for (int64_t j = nr; j < NR; j++)
+        for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
+      dst += kc * NR;
+    }
+  }
+}
+
+static void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    float* c = C + i * ldc;
+    if (beta == 0.0f)
+      memset(c, 0, sizeof(float) * N);
+    else
+      for (int64_t j = 0; j < N; j++) c[j] *= beta;
+  }
+}
+
+// One GEMM on the calling thread. A, B, C point at element (0, 0) of op(A), op(B), C.
+static void gemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                        const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const int64_t kcMax = imin(KC, K);
+  const int64_t ncMax = imin(NC, ceil_div(N, NR) * NR);
+  const int64_t mcMax = imin(MC, ceil_div(M, MR) * MR);
+  float* Ap = scratch(0, static_cast<size_t>(mcMax * kcMax));
+  float* Bp = scratch(1, static_cast<size_t>(ncMax * kcMax));
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = imin(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = imin(KC, K - pc);
+      const float betaBlock = pc == 0 ? beta : 1.0f;
+      pack_b(transB, transB ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, Bp);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = imin(MC, M - ic);
+        pack_a(transA, transA ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, Ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = imin(NR, nc - jr);
+          const float* bp = Bp + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = imin(MR, mc - ir);
+            float* c = C + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR)
+              ukernel(kc, Ap + ir * kc, bp, c, ldc, alpha, betaBlock);
+            else
+              ukernel_edge(kc, Ap + ir * kc, bp, c, ldc, mr, nr, alpha, betaBlock);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Work (multiply-adds) below which a GEMM stays on one thread.
+constexpr int64_t kGemmParallelMin = 1 << 16;
+
+struct TileJob {
+  const GemmArgs* g;
+  const float *A, *B;
+  float* C;
+  int64_t tm, tn, rowsPer, colsPer;
+};
+
+static void run_tile(void* ctx, int64_t begin, int64_t end) {
+  const TileJob& t = *static_cast<const TileJob*>(ctx);
+  const GemmArgs& g = *t.g;
+  for (int64_t idx = begin; idx < end; idx++) {
+    const int64_t i0 = (idx / t.tn) * t.rowsPer, j0 = (idx % t.tn) * t.colsPer;
+    const int64_t m = imin(t.rowsPer, g.M - i0), n = imin(t.colsPer, g.N - j0);
+    if (m <= 0 || n <= 0) continue;
+    const float* a = g.transA ? t.A + i0 : t.A + i0 * g.lda;
+    const float* b = g.transB ? t.B + j0 * g.ldb : t.B + j0;
+    gemm_serial(g.transA, g.transB, m, n, g.K, g.alpha, a, g.lda, b, g.ldb, g.beta, t.C + i0 * g.ldc + j0, g.ldc);
+  }
+}
+
+// One GEMM split over a tm x tn grid of C tiles, one tile per thread.
+static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, float* C) {
+  const int threads = pool_threads();
+  if (threads <= 1 || g.M * g.N * g.K < kGemmParallelMin) {
+    gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, A, g.lda, B, g.ldb, g.beta, C, g.ldc);
+    return;
+  }
+  const int64_t mPanels = ceil_div(g.M, MR), nPanels = ceil_div(g.N, NR);
+  int64_t bestTm = 1, bestTn = 1;
+  double bestCost = -1;
+  for (int64_t t = threads; t >= 1 && bestCost < 0; t--) {
+    for (int64_t tm = 1; tm <= t; tm++) {
+      if (t % tm != 0) continue;
+      const int64_t tn = t / tm;
+      if (tm > mPanels || tn > nPanels) continue;
+      const double rows = static_cast<double>(ceil_div(mPanels, tm) * MR);
+      const double cols = static_cast<double>(ceil_div(nPanels, tn) * NR);
+      // per unit of K, the slowest tile's multiply-adds (W per cycle) plus its packing (~1 element per cycle)
+      const double cost = rows * cols / W + rows + cols;
+      if (bestCost < 0 || cost < bestCost) {
+        bestCost = cost;
+        bestTm = tm;
+        bestTn = tn;
+      }
+    }
+  }
+  TileJob job{&g, A, B, C, bestTm, bestTn, ceil_div(mPanels, bestTm) * MR, ceil_div(nPanels, bestTn) * NR};
+  parallel_for(bestTm * bestTn, 1, run_tile, &job);
+}
+
+struct BatchJob {
+  const GemmArgs* g;
+};
+
+static void run_batch(void* ctx, int64_t begin, int64_t end) {
+  const GemmArgs& g = *static_cast<const BatchJob*>(ctx)->g;
+  for (int64_t b = begin; b < end; b++)
+    gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.A + b * g.strideA, g.lda, g.B + b * g.strideB, g.ldb, g.beta,
+                g.C + b * g.strideC, g.ldc);
+}
+
+static void gemm(const GemmArgs& g) {
+  if (g.M <= 0 || g.N <= 0 || g.batch <= 0) return;
+  const int threads = pool_threads();
+  const int64_t work = g.M * g.N * g.K;
+  // Many small products: one whole product per thread. Otherwise thread each product.
+  if (g.batch > 1 && threads > 1 && (g.batch >= 4 * threads || work < 8 * kGemmParallelMin) &&
+      work * g.batch >= kGemmParallelMin) {
+    BatchJob job{&g};
+    parallel_for(g.batch, 1, run_batch, &job);
+    return;
+  }
+  for (int64_t b = 0; b < g.batch; b++) gemm_threaded(g, g.A + b * g.strideA, g.B + b * g.strideB, g.C + b * g.strideC);
+}
+
+}  // namespace GVM_NS
+}  // namespace gvm

@@ -1,0 +1,81 @@
+// The dispatch table: one instance per ISA (scalar, avx2, avx512), chosen
+// once at load time by CPUID. Arguments mirror src/kernels/types.ts; sizes
+// were validated by the binding before any of these run.
+#pragma once
+#include <stdint.h>
+
+namespace gvm {
+
+struct GemmArgs {
+  bool transA, transB;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+  int64_t batch, strideA, strideB, strideC;
+};
+
+struct AttnArgs {
+  int64_t B, Tq, Tk, kvLen, H, Hkv, D;
+  float scale;
+  const float* q;
+  const float* k;
+  const float* v;
+  const uint8_t* keyMask;  // (B, Tk) or null
+  float* out;              // forward output; read-only input of backward
+  float* lse;              // (B, H, Tq) or null in forward
+  const float* dout;       // backward only
+  float* dq;
+  float* dk;
+  float* dv;
+};
+
+struct AdamArgs {
+  int64_t n;
+  float* param;
+  const float* grad;
+  float* m;
+  float* v;
+  float lr, beta1, beta2, eps, weightDecay, c1, c2;
+};
+
+struct KernelTable {
+  const char* simd;
+  void (*gemm)(const GemmArgs&);
+  void (*axpy)(int64_t n, float alpha, const float* x, float* y);
+  void (*scale)(int64_t n, float alpha, float* x);
+  void (*addBias)(int64_t rows, int64_t cols, const float* x, const float* bias, float* out);
+  void (*sumRows)(int64_t rows, int64_t cols, const float* x, float* out);
+  double (*sumSquares)(int64_t n, const float* x);
+  void (*rmsnormForward)(int64_t rows, int64_t dim, float eps, const float* x, const float* w, float* out, float* rstd);
+  void (*rmsnormBackward)(int64_t rows, int64_t dim, const float* dy, const float* x, const float* w, const float* rstd,
+                          float* dx, float* dw);
+  void (*rope)(int64_t tokens, int64_t heads, int64_t headDim, const float* x, const int32_t* positions, const float* cos,
+               const float* sin, float* out, int sign, bool accumulate);
+  void (*swigluForward)(int64_t n, const float* gate, const float* up, float* out);
+  void (*swigluBackward)(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup);
+  void (*attentionForward)(const AttnArgs&);
+  void (*attentionBackward)(const AttnArgs&);
+  void (*embeddingForward)(int64_t n, int64_t dim, const float* weight, const int32_t* ids, float* out);
+  void (*embeddingBackward)(int64_t n, int64_t dim, const float* dout, const int32_t* ids, float* dweight);
+  void (*logprobForward)(int64_t rows, int64_t V, const float* logits, const int32_t* targets, float* logp, float* lse);
+  void (*logprobBackward)(int64_t rows, int64_t V, const float* logits, const int32_t* targets, const float* lse,
+                          const float* dlogp, float* dlogits);
+  void (*entropy)(int64_t rows, int64_t V, const float* logits, float* out);
+  void (*softmaxForward)(int64_t rows, int64_t cols, const float* x, float* out);
+  void (*softmaxBackward)(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx);
+  void (*adamw)(const AdamArgs&);
+};
+
+extern const KernelTable kScalarTable;
+#if defined(GVM_X86)
+extern const KernelTable kAvx2Table;
+extern const KernelTable kAvx512Table;
+#endif
+
+}  // namespace gvm
