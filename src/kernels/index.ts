@@ -51,6 +51,7 @@ interface NativeAddon {
   kernels(simd: SimdLevel): Omit<Kernels, "info">;
   setThreads(n: number): number;
   info(): NativeInfo;
+  measurePeak(simd: SimdLevel, seconds: number): number;
 }
 
 type Loaded = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
@@ -155,4 +156,14 @@ export function loadKernels(options: LoadKernelsOptions = {}): Kernels {
 export function nativeInfo(addonPath = defaultAddonPath): NativeInfo | null {
   const loaded = loadAddon(addonPath);
   return loaded.ok ? loaded.addon.info() : null;
+}
+
+/**
+ * Benchmark aid: GFLOP/s of independent FMAs in registers on every pool thread
+ * at once, i.e. the fp32 peak this machine delivers now (turbo included).
+ */
+export function measureFmaPeak(seconds: number, simd?: SimdLevel, addonPath = defaultAddonPath): number {
+  const loaded = loadAddon(addonPath);
+  if (!loaded.ok) throw new KernelLoadError(`measureFmaPeak: ${loaded.reason}. To fix, ${FIX}.`);
+  return loaded.addon.measurePeak(simd ?? loaded.addon.info().best, seconds);
 }

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
+#include <chrono>
+
 #include "cpu.h"
 #include "pool.h"
 #include "table.h"
@@ -553,7 +556,50 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// measurePeak(simd, seconds): GFLOP/s of an FMA loop on every pool thread at once.
+Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable* table = info.Length() >= 2 && info[0].IsString() && info[1].IsNumber()
+                                 ? table_for(info[0].As<Napi::String>().Utf8Value())
+                                 : nullptr;
+  if (!table) {
+    Napi::TypeError::New(env, "measurePeak: expects (simd, seconds) with a supported SIMD level").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double seconds = info[1].As<Napi::Number>().DoubleValue();
+  // calibrate one chunk to ~seconds / 16, then give every thread 8 chunks
+  int64_t iters = 1 << 16;
+  for (;;) {
+    auto t0 = std::chrono::steady_clock::now();
+    table->fmaLoop(iters);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (dt > seconds / 16 || iters > (int64_t{1} << 40)) break;
+    iters *= 2;
+  }
+  struct Job {
+    const KernelTable* table;
+    int64_t iters;
+    std::atomic<double> flops{0};
+  } job{table, iters};
+  const int64_t tasks = static_cast<int64_t>(pool_threads()) * 8;
+  auto t0 = std::chrono::steady_clock::now();
+  parallel_for(
+      tasks, 1,
+      [](void* ctx, int64_t b, int64_t e) {
+        Job& j = *static_cast<Job*>(ctx);
+        double f = 0;
+        for (int64_t i = b; i < e; i++) f += j.table->fmaLoop(j.iters);
+        double cur = j.flops.load();
+        while (!j.flops.compare_exchange_weak(cur, cur + f)) {
+        }
+      },
+      &job);
+  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Napi::Number::New(env, job.flops.load() / dt / 1e9);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

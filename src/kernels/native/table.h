@@ -70,6 +70,8 @@ struct KernelTable {
   void (*softmaxForward)(int64_t rows, int64_t cols, const float* x, float* out);
   void (*softmaxBackward)(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx);
   void (*adamw)(const AdamArgs&);
+  // Benchmark aid: `iters` rounds of independent FMAs in registers; returns the FLOPs done.
+  double (*fmaLoop)(int64_t iters);
 };
 
 extern const KernelTable kScalarTable;
