@@ -8,7 +8,7 @@
  * end, so a training loop that runs each step in a scope reaches a steady
  * state after the first step instead of growing until the GC catches up.
  */
-import { referenceKernels } from "../kernels/reference/index.js";
+import { loadKernels } from "../kernels/index.js";
 import type { Kernels } from "../kernels/types.js";
 import { GvmError } from "../util/errors.js";
 import type { Tensor } from "./tensor.js";
@@ -210,9 +210,12 @@ function isTensor(value: object): value is Tensor {
 
 let current: Runtime | undefined;
 
-/** The process runtime, created on first use with the best available kernels. */
+/**
+ * The process runtime, created on first use with the best available kernels
+ * (the native addon, or the TypeScript reference with one warning).
+ */
 export function runtime(): Runtime {
-  current ??= new Runtime(referenceKernels);
+  current ??= new Runtime(loadKernels());
   return current;
 }
 
