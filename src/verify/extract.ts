@@ -1,0 +1,399 @@
+/**
+ * Finding the final answer in a chain-of-thought response. Candidates come
+ * in priority tiers, and inside a tier the one that ends last wins:
+ *   1. the last \boxed{} / \fbox{} (joined with earlier boxes when only a
+ *      connective separates them: "\boxed{1} and \boxed{2}"), and
+ *      "The final answer is X. I hope it is correct.";
+ *   2. "final answer ... is X";
+ *   3. "answer: X" / "the answer is X" (and the same phrase in a few other
+ *      languages);
+ *   4. the last math span ($...$, $$...$$, \(...\), \[...\]) or plain
+ *      number or arithmetic expression ("2/3", "1,000.99", "25%").
+ * verify() parses candidates in order and keeps the first that parses.
+ * Every scan is linear in the length of the text; tier 4 looks at a bounded
+ * window around the last digit.
+ */
+import type { LexMode } from "./lexer.js";
+import { repairText } from "./normalize.js";
+
+export type AnswerSource = "boxed" | "final-answer" | "answer-phrase" | "math" | "number" | "whole";
+
+export interface Candidate {
+  /** The answer text as written (normalizeAnswer is applied before parsing). */
+  readonly text: string;
+  /** "latex" for math spans and boxes, "plain" for numbers read from prose. */
+  readonly mode: LexMode;
+  readonly source: AnswerSource;
+  /** Offset just past the answer in the (repaired) text, for ordering. */
+  readonly end: number;
+}
+
+interface Span {
+  start: number;
+  end: number;
+  content: string;
+}
+
+const MAX_JOINED = 20;
+const DISCOURSE = /\b(but|thus|so|therefore|hence|however|wait|actually|instead|rather|correction|no|not)\b/i;
+const CONNECTIVE = /\b(and|or)\b|[,;]/i;
+
+function isSpace(c: string | undefined): boolean {
+  return c === " " || c === "\n" || c === "\t" || c === "\r";
+}
+
+/** The argument of a \boxed at `argStart`, searching no further than `limit`. */
+function boxArgument(s: string, argStart: number, limit: number): { content: string; end: number; closed: boolean } {
+  let i = argStart;
+  while (i < limit && isSpace(s[i])) i++;
+  if (s[i] !== "{") {
+    // "\boxed 5": the next run of non-space characters
+    let e = i;
+    while (e < limit && !isSpace(s[e]) && s[e] !== "$") e++;
+    return { content: s.slice(i, e), end: e, closed: true };
+  }
+  let depth = 0;
+  for (let j = i; j < limit; j++) {
+    const c = s[j];
+    if (c === "\\") {
+      j++;
+      continue;
+    }
+    if (c === "{") depth++;
+    else if (c === "}") {
+      depth--;
+      if (depth === 0) return { content: s.slice(i + 1, j), end: j + 1, closed: true };
+    }
+  }
+  return { content: s.slice(i + 1, limit), end: limit, closed: false };
+}
+
+function lastBoxStart(s: string, before: number): { start: number; argStart: number } | undefined {
+  const a = before > 0 ? s.lastIndexOf("\\boxed", before - 1) : -1;
+  const b = before > 0 ? s.lastIndexOf("\\fbox", before - 1) : -1;
+  if (a < 0 && b < 0) return undefined;
+  return a > b ? { start: a, argStart: a + 6 } : { start: b, argStart: b + 5 };
+}
+
+/** The last box, joined with earlier boxes separated only by a short connective. */
+export function lastBoxed(s: string): Candidate | undefined {
+  const first = lastBoxStart(s, s.length);
+  if (!first) return undefined;
+  const arg = boxArgument(s, first.argStart, s.length);
+  const contents = [arg.content.trim()];
+  const end = arg.end;
+  let leftStart = first.start;
+  for (let n = 0; n < MAX_JOINED; n++) {
+    const prev = lastBoxStart(s, leftStart);
+    if (!prev) break;
+    const parg = boxArgument(s, prev.argStart, leftStart);
+    if (!parg.closed) break;
+    const between = s.slice(parg.end, leftStart);
+    const content = parg.content.trim();
+    const close = between.length < 10 && !DISCOURSE.test(between);
+    const listed = between.length < 70 && CONNECTIVE.test(between) && !DISCOURSE.test(between) && content !== contents[0];
+    if (!close && !listed) break;
+    if (content !== contents[0]) contents.unshift(content);
+    leftStart = prev.start;
+  }
+  const text = contents.filter((c) => c !== "").join(", ");
+  if (text === "") return undefined;
+  return { text, mode: "latex", source: "boxed", end };
+}
+
+/** All math spans in order, found in one linear pass. */
+export function mathSpans(s: string): Span[] {
+  const spans: Span[] = [];
+  const exhausted = new Set<string>();
+  const findClose = (close: string, from: number): number => {
+    if (exhausted.has(close)) return -1;
+    let j = s.indexOf(close, from);
+    while (j >= 0 && close.startsWith("$") && s[j - 1] === "\\") j = s.indexOf(close, j + 1);
+    if (j < 0) exhausted.add(close);
+    return j;
+  };
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i];
+    if (c === "\\") {
+      const d = s[i + 1];
+      if (d === "(" || d === "[") {
+        const close = d === "(" ? "\\)" : "\\]";
+        const j = findClose(close, i + 2);
+        if (j >= 0) {
+          spans.push({ start: i, end: j + 2, content: s.slice(i + 2, j) });
+          i = j + 2;
+          continue;
+        }
+      }
+      i += 2;
+      continue;
+    }
+    if (c === "$") {
+      if (s[i + 1] === "$") {
+        const j = findClose("$$", i + 2);
+        if (j >= 0) {
+          spans.push({ start: i, end: j + 2, content: s.slice(i + 2, j) });
+          i = j + 2;
+          continue;
+        }
+        i += 2;
+        continue;
+      }
+      const j = findClose("$", i + 1);
+      if (j >= 0) {
+        spans.push({ start: i, end: j + 1, content: s.slice(i + 1, j) });
+        i = j + 1;
+        continue;
+      }
+    }
+    i++;
+  }
+  return spans;
+}
+
+const PERCENT_AFTER = /^\s*(?:\\?%|percentage\b|percent\b|pct\b)/i;
+
+/** A math span with the spans joined to it by "and"/"or"/"," on its left, and a trailing percent sign. */
+function joinSpans(s: string, spans: Span[], idx: number): Candidate {
+  const last = spans[idx] as Span;
+  const parts = [last.content.trim()];
+  let k = idx;
+  while (k > 0 && parts.length < 6) {
+    const prev = spans[k - 1] as Span;
+    const between = s.slice(prev.end, spans[k]?.start ?? 0);
+    if (!/^\s*,?\s*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\})\s*)?,?\s*$/i.test(between) || !/[,a-z]/i.test(between)) break;
+    parts.unshift(prev.content.trim());
+    k--;
+  }
+  let text = parts.filter((p) => p !== "").join(", ");
+  let end = last.end;
+  const pct = PERCENT_AFTER.exec(s.slice(last.end, last.end + 20));
+  if (pct) {
+    text += "\\%";
+    end += pct[0].length;
+  }
+  return { text, mode: "latex", source: "math", end };
+}
+
+const NUMBER_RE = /(?<![A-Za-z0-9_.\\])(?:-?\d{1,3}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+(?:[.,]\d+)?|\.\d+)(?:\s*(?:%|percentage\b|percent\b|pct\b))?/gi;
+const EXPR_CHARS = /[0-9.()+\-*/^×÷ ]/;
+
+/** The last number in the text, and the arithmetic expression ending with it ("2/3", "(1/2)*(4/3)"). */
+function lastNumbers(s: string, limitEnd: number): Candidate[] {
+  let last = limitEnd - 1;
+  while (last >= 0 && !(s.charCodeAt(last) >= 48 && s.charCodeAt(last) <= 57)) last--;
+  if (last < 0) return [];
+  const from = Math.max(0, last - 400);
+  const window = s.slice(from, Math.min(s.length, last + 30));
+  let best: RegExpExecArray | undefined;
+  NUMBER_RE.lastIndex = 0;
+  for (let m = NUMBER_RE.exec(window); m; m = NUMBER_RE.exec(window)) best = m;
+  if (!best) return [];
+  const numText = best[0].trim();
+  const numStart = from + best.index;
+  const numEnd = numStart + best[0].length;
+  const out: Candidate[] = [];
+  let k = numStart;
+  while (k > from && EXPR_CHARS.test(s[k - 1] as string)) k--;
+  let expr = s.slice(k, numStart + best[0].length).trim();
+  while (expr.startsWith(")")) expr = expr.slice(1).trim();
+  const opens = (expr.match(/\(/g) ?? []).length;
+  const closes = (expr.match(/\)/g) ?? []).length;
+  while (expr.startsWith("(") && (expr.match(/\(/g) ?? []).length > (expr.match(/\)/g) ?? []).length) expr = expr.slice(1);
+  if (expr !== numText && opens >= closes - 0 && /\d\s*[+\-*/^×÷]\s*[\d(.]/.test(expr)) out.push({ text: expr, mode: "plain", source: "number", end: numEnd });
+  out.push({ text: numText, mode: "plain", source: "number", end: numEnd });
+  return out;
+}
+
+/** Reads the answer that starts at `pos` (after "final answer is", "answer:"). */
+function answerAt(s: string, pos: number, spans: Span[], source: AnswerSource): Candidate | undefined {
+  let i = pos;
+  while (i < s.length && (isSpace(s[i]) || s[i] === '"' || s[i] === "*" || s[i] === ":" || (s[i] === "\\" && s[i + 1] === '"'))) i += s[i] === "\\" ? 2 : 1;
+  if (s.startsWith("\\boxed", i) || s.startsWith("\\fbox", i)) {
+    const arg = boxArgument(s, i + (s.startsWith("\\boxed", i) ? 6 : 5), s.length);
+    return { text: arg.content, mode: "latex", source, end: arg.end };
+  }
+  const spanIdx = spans.findIndex((sp) => sp.start === i);
+  if (spanIdx >= 0) {
+    // include the spans joined after this one ("$12$ and $13$")
+    let j = spanIdx;
+    while (j + 1 < spans.length && /^\s*,?\s*(?:and|or)?\s*,?\s*$/i.test(s.slice((spans[j] as Span).end, (spans[j + 1] as Span).start)) && j - spanIdx < 5) j++;
+    const c = joinSpans(s, spans.slice(spanIdx, j + 1), j - spanIdx);
+    return { ...c, source };
+  }
+  // plain text up to the end of the sentence
+  let e = i;
+  while (e < s.length && s[e] !== "\n" && !(s[e] === "." && (e + 1 >= s.length || isSpace(s[e + 1]))) && e - i < 200) e++;
+  let sentence = s.slice(i, e);
+  const hope = sentence.search(/\s*I hope/i);
+  if (hope >= 0) sentence = sentence.slice(0, hope);
+  sentence = sentence.replace(/[."*]+$/, "").trim();
+  if (sentence === "") return undefined;
+  const num = /^[-+(]?(?:\d[\d,. ]*|\.\d+)(?:\s*[+\-*/^×÷]\s*\(?[\d.]+\)?)*\s*(?:%|percent\b|pct\b)?/i.exec(sentence);
+  if (num && /\d/.test(num[0])) {
+    const rest = sentence.slice(num[0].length);
+    if (!/^\s*[\\{^_]/.test(rest)) return { text: num[0].trim(), mode: "plain", source, end: i + num[0].length };
+  }
+  if (isProse(sentence)) return undefined;
+  if (sentence.includes("\\")) return { text: sentence, mode: "latex", source, end: i + sentence.length };
+  if (sentence.length <= 40) return { text: sentence, mode: "plain", source, end: i + sentence.length };
+  return undefined;
+}
+
+const MATH_WORDS = new Set(["sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "frac", "dfrac", "tfrac", "text", "mathrm", "infty", "cdot", "times", "left", "right", "boxed", "percent", "pct", "and", "pm", "mbox", "textbf", "mathbf", "begin", "end", "pmatrix", "bmatrix", "arcsin", "arccos", "arctan", "quad", "qquad", "circ", "leq", "geq", "neq", "approx", "cup", "cap", "sinh", "cosh", "tanh", "det", "gcd", "lcm", "max", "min", "mod", "pmod", "pi", "theta", "alpha", "beta", "gamma", "delta", "lambda", "omega", "sigma", "phi", "mu", "rho", "tau", "sum", "prod", "ldots", "cdots", "dots", "infinity", "matrix", "array"]);
+
+/** Running prose (three or more words that are not LaTeX or math), not an answer. */
+function isProse(text: string): boolean {
+  const words = text.replace(/\\(?:text|mathrm|textbf|mbox)\{[^}]*\}/g, " ").match(/[A-Za-z]{3,}/g) ?? [];
+  return words.filter((w) => !MATH_WORDS.has(w.toLowerCase())).length >= 2;
+}
+
+/** A response that is nothing but a short formula ("(x-2)(x+2)", "1 000", "\\frac34i"). */
+function wholeFormula(s: string): Candidate | undefined {
+  const t = s.trim();
+  if (t === "" || t.length > 300 || t.includes("\n\n") || /\\boxed|\\fbox|\$|\\\(|\\\[/.test(t)) return undefined;
+  const unglued = t.replace(/(?<=[\d)}\]])\s*(?:and|or)\s*(?=[A-Z([{\\$\d-])/g, ", ");
+  if ((unglued.match(/[A-Za-z]{3,}/g) ?? []).some((w) => !MATH_WORDS.has(w.toLowerCase()))) return undefined;
+  if (!/[\d\\]/.test(t)) return undefined;
+  return { text: t, mode: /[\\{}]/.test(t) ? "latex" : "plain", source: "whole", end: t.length };
+}
+
+function findAll(lower: string, needle: string): number[] {
+  const out: number[] = [];
+  for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) out.push(i);
+  return out;
+}
+
+/** Tier 1 (with "I hope") and tier 2 "final answer" candidates. */
+function finalAnswers(s: string, lower: string, spans: Span[]): { strong: Candidate[]; weak: Candidate[] } {
+  const strong: Candidate[] = [];
+  const weak: Candidate[] = [];
+  const hits = findAll(lower, "final answer").slice(-20);
+  for (const idx of hits.reverse()) {
+    const after = idx + "final answer".length;
+    const direct = /^\s*(?:is|:)\s*/i.exec(s.slice(after, after + 20));
+    if (direct) {
+      const c = answerAt(s, after + direct[0].length, spans, "final-answer");
+      if (c && /^\s*\.?\s?I hope/i.test(s.slice(c.end, c.end + 20).replace(/^[$"\\]+/, ""))) strong.push(c);
+    }
+    const window = s.slice(after, after + 110);
+    const starts: number[] = [];
+    for (const m of window.matchAll(/\s(?:is|are|was)\s*:?\s*/gi)) starts.push(m.index + m[0].length);
+    const colon = /^\s*:\s*/.exec(window);
+    if (colon) starts.push(colon[0].length);
+    for (const at of starts) {
+      const c = answerAt(s, after + at, spans, "final-answer");
+      if (c && (c.mode === "latex" || /\d/.test(c.text))) {
+        weak.push(c);
+        break;
+      }
+    }
+  }
+  return { strong, weak };
+}
+
+const ANSWER_WORDS = ["answer", "réponse", "reponse", "respuesta", "antwort", "risposta", "resposta", "ответ", "答案", "答", "الإجابة", "الجواب", "उत्तर", "정답"];
+
+/** Tier 3: "answer: X", "the answer is X". */
+function answerPhrases(s: string, lower: string, spans: Span[]): Candidate[] {
+  const out: Candidate[] = [];
+  const hits: Array<{ idx: number; len: number }> = [];
+  for (const w of ANSWER_WORDS) for (const idx of findAll(lower, w).slice(-10)) hits.push({ idx, len: w.length });
+  hits.sort((a, b) => b.idx - a.idx);
+  for (const { idx, len } of hits.slice(0, 12)) {
+    const from = idx + len;
+    const sentenceEnd = (() => {
+      let e = from;
+      while (e < s.length && e - from < 120 && s[e] !== "\n" && !(s[e] === "." && (e + 1 >= s.length || isSpace(s[e + 1])))) e++;
+      return e;
+    })();
+    const sentence = s.slice(from, sentenceEnd);
+    const eq = sentence.lastIndexOf("=");
+    const start = eq >= 0 && !spans.some((sp) => sp.start < from + eq && sp.end > from + eq) ? from + eq + 1 : from;
+    // the first math span, box, fraction or number within 50 characters
+    for (let j = start; j < Math.min(sentenceEnd, start + 50); j++) {
+      const c = s[j] as string;
+      const startsSpan = spans.some((sp) => sp.start === j);
+      const startsBox = c === "\\" && (s.startsWith("\\boxed", j) || s.startsWith("\\fbox", j) || s.startsWith("\\frac", j) || s.startsWith("\\dfrac", j));
+      const startsNum = /[\d.-]/.test(c) && (c !== "." || /\d/.test(s[j + 1] ?? "")) && (c !== "-" || /\d/.test(s[j + 1] ?? "")) && !/[A-Za-z0-9_.\\]/.test(s[j - 1] ?? " ");
+      if (startsSpan || startsBox || startsNum) {
+        const cand = startsBox && !s.startsWith("\\boxed", j) && !s.startsWith("\\fbox", j) ? fracAt(s, j) : answerAt(s, j, spans, "answer-phrase");
+        if (cand) {
+          out.push(cand);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const BARE_FRAC = /-?\\d?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}/y;
+
+function fracAt(s: string, j: number): Candidate | undefined {
+  BARE_FRAC.lastIndex = j;
+  const m = BARE_FRAC.exec(s);
+  return m ? { text: m[0], mode: "latex", source: "answer-phrase", end: j + m[0].length } : undefined;
+}
+
+/** Tier 4: the last math span or number (whichever ends later), then earlier ones. */
+function lastMathOrNumber(s: string, spans: Span[]): Candidate[] {
+  const out: Candidate[] = [];
+  for (let k = spans.length - 1; k >= Math.max(0, spans.length - 4); k--) out.push(joinSpans(s, spans, k));
+  const fracRe = /-?\\d?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}/g;
+  const tail = s.slice(Math.max(0, s.length - 4000));
+  const offset = s.length - tail.length;
+  let lastFrac: RegExpExecArray | undefined;
+  for (let m = fracRe.exec(tail); m; m = fracRe.exec(tail)) lastFrac = m;
+  if (lastFrac && !spans.some((sp) => sp.start <= offset + lastFrac.index && sp.end >= offset + lastFrac.index)) {
+    out.push({ text: lastFrac[0], mode: "latex", source: "math", end: offset + lastFrac.index + lastFrac[0].length });
+  }
+  out.push(...lastNumbers(s, s.length));
+  // rightmost end first; on ties the longer (earlier-starting) candidate first
+  return out.map((c, i) => ({ c, i })).sort((a, b) => b.c.end - a.c.end || a.i - b.i).map((x) => x.c);
+}
+
+/** Answer candidates of a response, best first. */
+export function extractCandidates(response: string): Candidate[] {
+  const s = repairText(response);
+  const lower = s.toLowerCase();
+  const spans = mathSpans(s);
+  const { strong, weak } = finalAnswers(s, lower, spans);
+  const boxed = lastBoxed(s);
+  const tier1 = [...strong, ...(boxed ? [boxed] : [])].sort((a, b) => b.end - a.end);
+  const tier2 = weak.sort((a, b) => b.end - a.end);
+  const tier3 = answerPhrases(s, lower, spans).sort((a, b) => b.end - a.end);
+  const whole = tier1.length === 0 ? wholeFormula(s) : undefined;
+  return [...(whole ? [whole] : []), ...tier1, ...tier2, ...tier3, ...lastMathOrNumber(s, spans)];
+}
+
+/** The final answer of a response, or undefined when none is found. */
+export function extractAnswer(response: string): Candidate | undefined {
+  return extractCandidates(response)[0];
+}
+
+/**
+ * Candidates for a gold answer. A bare answer ("10/9", "x = 3", "1,22") is
+ * taken whole; a boxed solution gives its last box; a single math span its
+ * content; anything else is read like a response.
+ */
+export function goldCandidates(gold: string): Candidate[] {
+  const s = repairText(gold).trim();
+  if (s.includes("\\boxed") || s.includes("\\fbox")) {
+    const boxed = lastBoxed(s);
+    if (boxed) return [boxed, ...extractCandidates(s).filter((c) => c.source !== "boxed")];
+  }
+  const spans = mathSpans(s);
+  if (spans.length > 0) {
+    const outside = spans.reduce((acc, sp, k) => acc + s.slice(k === 0 ? 0 : (spans[k - 1] as Span).end, sp.start), "") + s.slice((spans[spans.length - 1] as Span).end);
+    if (/^[\s,.;]*(?:(?:and|or)\b[\s,.;]*)*$/i.test(outside) || (outside.trim().split(/\s+/).length <= 3 && s.length < 200)) {
+      const c = joinSpans(s, spans, spans.length - 1);
+      return [{ ...c, source: "whole" }];
+    }
+    return extractCandidates(s);
+  }
+  if (s.length > 300 || /final answer|the answer is/i.test(s)) return extractCandidates(s);
+  const mode: LexMode = /[\\{}]/.test(s) ? "latex" : "plain";
+  return [{ text: s, mode, source: "whole", end: s.length }];
+}

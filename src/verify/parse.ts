@@ -1,0 +1,827 @@
+/**
+ * Recursive-descent parser from normalized answer text (LaTeX or plain) to
+ * the AST of ast.ts. Precedence, loosest first: ";" groups, "," lists
+ * (also "and"/"or"), implications (the last part is kept), relation chains,
+ * ratios "a:b", set operations, sums (with ±), products (explicit and
+ * implicit), unary signs, powers and postfix (!, %, primes, degrees).
+ * Bounded: input length and nesting depth are capped, and every loop checks
+ * the verification deadline.
+ */
+import { GvmError } from "../util/errors.js";
+import { type FnName, type Node, type RelOp, num, sym } from "./ast.js";
+import { checkDeadline } from "./deadline.js";
+import { lexAt, readGroup, type LexMode, type Tok } from "./lexer.js";
+import { parseDecimal, rat } from "./rational.js";
+import { parseCommand, KNOWN_COMMANDS } from "./parse-commands.js";
+
+/** The answer text could not be read as mathematics; verify() reports it as "unparsable". */
+export class AnswerParseError extends GvmError {}
+
+export const MAX_PARSE_CHARS = 6000;
+const MAX_DEPTH = 150;
+
+const REL_OPS = new Map<string, RelOp>([
+  ["=", "="],
+  ["<", "<"],
+  [">", ">"],
+  ["<=", "<="],
+  [">=", ">="],
+  ["!=", "!="],
+  ["to", "to"],
+  ["le", "<="],
+  ["leq", "<="],
+  ["leqslant", "<="],
+  ["leqq", "<="],
+  ["lt", "<"],
+  ["ge", ">="],
+  ["geq", ">="],
+  ["geqslant", ">="],
+  ["geqq", ">="],
+  ["gt", ">"],
+  ["ne", "!="],
+  ["neq", "!="],
+  ["approx", "approx"],
+  ["simeq", "approx"],
+  ["thickapprox", "approx"],
+  ["equiv", "equiv"],
+  ["cong", "equiv"],
+  ["in", "in"],
+  ["notin", "notin"],
+  ["subset", "subset"],
+  ["subseteq", "subset"],
+  ["rightarrow", "to"],
+  ["longrightarrow", "to"],
+  ["mapsto", "to"],
+]);
+
+const IMPLIES = new Set(["Rightarrow", "implies", "Longrightarrow", "iff", "Leftrightarrow", "therefore"]);
+const SET_OPS = new Map<string, "cup" | "cap" | "minus">([
+  ["cup", "cup"],
+  ["bigcup", "cup"],
+  ["cap", "cap"],
+  ["bigcap", "cap"],
+  ["setminus", "minus"],
+  ["backslash", "minus"],
+]);
+const MUL_CMDS = new Set(["cdot", "times", "ast", "star", "bullet", "cdotp"]);
+/** Commands that cannot begin an implicit factor. */
+const NON_VALUE_CMDS = new Set([
+  ...REL_OPS.keys(),
+  ...IMPLIES,
+  ...SET_OPS.keys(),
+  ...MUL_CMDS,
+  "div",
+  "pm",
+  "mp",
+  "rangle",
+  "rfloor",
+  "rceil",
+  "rvert",
+  "rVert",
+  "end",
+  "circ",
+  "degree",
+  "%",
+  "prime",
+  "mid",
+  "colon",
+  "pmod",
+  "bmod",
+  "mod",
+]);
+
+export function isSeparatorText(content: string): boolean {
+  return /^\s*,?\s*(and|or|und|et|y|ou)?\s*,?\s*$/i.test(content) && /\S/.test(content);
+}
+
+export class Parser {
+  pos = 0;
+  private depth = 0;
+  absDepth = 0;
+  private cache: { pos: number; tok: Tok } | undefined;
+
+  constructor(
+    readonly s: string,
+    readonly mode: LexMode,
+    readonly baseDepth = 0,
+  ) {}
+
+  fail(message: string): never {
+    throw new AnswerParseError(`${message} at offset ${this.pos} of ${JSON.stringify(this.s.length > 60 ? `${this.s.slice(0, 57)}...` : this.s)}`);
+  }
+
+  peek(): Tok {
+    if (this.cache && this.cache.pos === this.pos) return this.cache.tok;
+    const tok = lexAt(this.s, this.pos, this.mode);
+    this.cache = { pos: this.pos, tok };
+    return tok;
+  }
+
+  next(): Tok {
+    const tok = this.peek();
+    this.pos = tok.end;
+    return tok;
+  }
+
+  isOp(tok: Tok, v: string): boolean {
+    return tok.t === "op" && tok.v === v;
+  }
+
+  expectOp(v: string): void {
+    const tok = this.next();
+    if (tok.t !== "op" || tok.v !== v) this.fail(`expected "${v}"`);
+  }
+
+  enter(): void {
+    this.depth++;
+    if (this.depth + this.baseDepth > MAX_DEPTH) this.fail("expression nested too deeply");
+    checkDeadline();
+  }
+
+  leave(): void {
+    this.depth--;
+  }
+
+  /** Parses a whole answer; trailing punctuation is ignored. */
+  parseAll(): Node {
+    if (this.s.length > MAX_PARSE_CHARS) this.fail(`answer longer than ${MAX_PARSE_CHARS} characters`);
+    const node = this.parseGroups();
+    for (;;) {
+      const tok = this.next();
+      if (tok.t === "eof") return node;
+      if (tok.t === "op" && (tok.v === "." || tok.v === "," || tok.v === ";" || tok.v === "?" || tok.v === "!")) continue;
+      if (tok.t === "qsep") continue;
+      this.fail(`unexpected ${tok.t === "op" ? `"${tok.v}"` : tok.t}`);
+    }
+  }
+
+  /** ";"-separated groups of comma lists. */
+  parseGroups(): Node {
+    this.enter();
+    const items = [this.parseCommaList()];
+    while (this.isOp(this.peek(), ";")) {
+      this.next();
+      if (this.atCloser()) break;
+      items.push(this.parseCommaList());
+    }
+    this.leave();
+    return items.length === 1 ? (items[0] as Node) : { k: "list", items, sep: ";" };
+  }
+
+  atCloser(): boolean {
+    const tok = this.peek();
+    if (tok.t === "eof") return true;
+    if (tok.t === "op") return [")", "]", "}", "\\}", "rowsep", "&"].includes(tok.v) || (tok.v === "|" && this.absDepth > 0);
+    if (tok.t === "cmd") return ["rangle", "rfloor", "rceil", "rvert", "rVert", "end"].includes(tok.name);
+    return false;
+  }
+
+  isSeparator(tok: Tok): boolean {
+    if (tok.t === "op") return tok.v === ",";
+    if (tok.t === "letters") return tok.text === "and" || tok.text === "or";
+    if (tok.t === "text") return isSeparatorText(tok.content);
+    return false;
+  }
+
+  skipQseps(): void {
+    while (this.peek().t === "qsep") this.next();
+  }
+
+  parseCommaList(): Node {
+    this.enter();
+    const items = [this.parseImplication()];
+    for (;;) {
+      const save = this.pos;
+      this.skipQseps();
+      const tok = this.peek();
+      if (this.isSeparator(tok)) {
+        this.next();
+        // ", and" / "and," collapse into one separator
+        for (;;) {
+          this.skipQseps();
+          const t2 = this.peek();
+          if (this.isSeparator(t2)) this.next();
+          else break;
+        }
+        if (this.atCloser()) break;
+        items.push(this.parseImplication());
+        continue;
+      }
+      if (this.pos !== save && !this.atCloser() && this.canStartFactor(tok)) {
+        items.push(this.parseImplication());
+        continue;
+      }
+      this.pos = save;
+      break;
+    }
+    this.leave();
+    return items.length === 1 ? (items[0] as Node) : { k: "list", items, sep: "," };
+  }
+
+  /** "A \Rightarrow B": the conclusion B is the answer. */
+  parseImplication(): Node {
+    let node = this.parseRelation();
+    for (;;) {
+      const tok = this.peek();
+      if (tok.t === "cmd" && IMPLIES.has(tok.name)) {
+        this.next();
+        node = this.parseRelation();
+      } else return node;
+    }
+  }
+
+  relOpOf(tok: Tok): RelOp | undefined {
+    if (tok.t === "op") return REL_OPS.get(tok.v);
+    if (tok.t === "cmd") {
+      if (tok.name === "not") return undefined;
+      return REL_OPS.get(tok.name);
+    }
+    return undefined;
+  }
+
+  parseRelation(): Node {
+    this.enter();
+    const parts = [this.parseRatio()];
+    const ops: RelOp[] = [];
+    for (;;) {
+      const save = this.pos;
+      this.skipQseps();
+      let tok = this.peek();
+      let negated = false;
+      if (tok.t === "cmd" && tok.name === "not") {
+        this.next();
+        tok = this.peek();
+        negated = true;
+      }
+      const op = this.relOpOf(tok);
+      if (op === undefined) {
+        this.pos = save;
+        break;
+      }
+      this.next();
+      ops.push(negated ? (op === "=" ? "!=" : op === "in" ? "notin" : op) : op);
+      parts.push(this.parseRatio());
+    }
+    this.leave();
+    return ops.length === 0 ? (parts[0] as Node) : { k: "rel", ops, parts };
+  }
+
+  parseRatio(): Node {
+    const parts = [this.parseSetExpr()];
+    while (this.isOp(this.peek(), ":")) {
+      this.next();
+      parts.push(this.parseSetExpr());
+    }
+    return parts.length === 1 ? (parts[0] as Node) : { k: "ratio", parts };
+  }
+
+  parseSetExpr(): Node {
+    let node = this.parseAdd();
+    for (;;) {
+      const tok = this.peek();
+      const op = tok.t === "cmd" ? SET_OPS.get(tok.name) : undefined;
+      if (op === undefined) return node;
+      this.next();
+      const rhs = this.parseAdd();
+      node = node.k === "setop" && node.op === op ? { k: "setop", op, args: [...node.args, rhs] } : { k: "setop", op, args: [node, rhs] };
+    }
+  }
+
+  parseAdd(): Node {
+    this.enter();
+    let terms: Node[] = [this.parseMul()];
+    for (;;) {
+      const save = this.pos;
+      this.skipQseps();
+      const tok = this.peek();
+      if (this.isOp(tok, "+")) {
+        this.next();
+        terms.push(this.parseMul());
+      } else if (this.isOp(tok, "-")) {
+        this.next();
+        terms.push({ k: "neg", arg: this.parseMul() });
+      } else if (tok.t === "cmd" && (tok.name === "pm" || tok.name === "mp")) {
+        this.next();
+        const left: Node = terms.length === 1 ? (terms[0] as Node) : { k: "add", args: terms };
+        terms = [{ k: "pm", left, right: this.parseMul(), mp: tok.name === "mp" }];
+      } else {
+        this.pos = save;
+        break;
+      }
+    }
+    this.leave();
+    return terms.length === 1 ? (terms[0] as Node) : { k: "add", args: terms };
+  }
+
+  /** Whether a token can begin an implicitly multiplied factor. */
+  canStartFactor(tok: Tok): boolean {
+    switch (tok.t) {
+      case "num":
+        return true;
+      case "letters":
+        return tok.text !== "and" && tok.text !== "or";
+      case "text":
+        return !isSeparatorText(tok.content);
+      case "cmd":
+        return !NON_VALUE_CMDS.has(tok.name);
+      case "op":
+        return tok.v === "(" || tok.v === "{" || tok.v === "\\{" || (tok.v === "|" && this.absDepth === 0) || tok.v === "[";
+      default:
+        return false;
+    }
+  }
+
+  parseMul(): Node {
+    this.enter();
+    let factors: Node[] = [this.parseUnary()];
+    for (;;) {
+      const tok = this.peek();
+      if (this.isOp(tok, "*") || (tok.t === "cmd" && MUL_CMDS.has(tok.name))) {
+        this.next();
+        factors.push(this.parseUnary());
+      } else if (tok.t === "cmd" && tok.name === "pmod") {
+        // "9 \pmod{11}": the modulus is a remark on the answer
+        this.next();
+        this.readArg();
+      } else if (tok.t === "cmd" && (tok.name === "bmod" || tok.name === "mod")) {
+        this.next();
+        const m = this.parseUnary();
+        const lhs: Node = factors.length === 1 ? (factors[0] as Node) : { k: "mul", args: factors };
+        factors = [{ k: "fn", name: "mod", args: [lhs, m] }];
+      } else if (this.isOp(tok, "/") || (tok.t === "cmd" && tok.name === "div")) {
+        this.next();
+        const den = this.parseUnary();
+        const numer: Node = factors.length === 1 ? (factors[0] as Node) : { k: "mul", args: factors };
+        factors = [{ k: "div", num: numer, den }];
+      } else if (this.canStartFactor(tok)) {
+        if (tok.t === "text" && factors.length > 0 && !this.textIsMath(tok.content)) {
+          // a word after a quantity is a unit or a remark: "15 \mbox{ cm}^2", "125 \text{ miles}"
+          this.next();
+          this.skipUnitPower();
+          continue;
+        }
+        if (tok.t === "letters" && factors.length > 0 && isUnitWord(tok.text) && factors.every(isQuantity)) {
+          this.next();
+          this.skipUnitPower();
+          continue;
+        }
+        factors.push(this.parsePow());
+      } else break;
+    }
+    this.leave();
+    return factors.length === 1 ? (factors[0] as Node) : { k: "mul", args: factors };
+  }
+
+  private skipUnitPower(): void {
+    if (!this.isOp(this.peek(), "^")) return;
+    const save = this.pos;
+    this.next();
+    const tok = this.peek();
+    if (tok.t === "num" || this.isOp(tok, "{")) {
+      this.parseExponent();
+      return;
+    }
+    this.pos = save;
+  }
+
+  textIsMath(content: string): boolean {
+    return /^[\s\d.,+\-*/^()]*$/.test(content) && /\d/.test(content);
+  }
+
+  parseUnary(): Node {
+    this.enter();
+    this.skipQseps();
+    const tok = this.peek();
+    let node: Node;
+    if (this.isOp(tok, "-")) {
+      this.next();
+      node = { k: "neg", arg: this.parseUnary() };
+    } else if (this.isOp(tok, "+")) {
+      this.next();
+      node = this.parseUnary();
+    } else if (tok.t === "cmd" && (tok.name === "pm" || tok.name === "mp")) {
+      this.next();
+      node = { k: "pm", left: undefined, right: this.parseUnary(), mp: tok.name === "mp" };
+    } else node = this.parsePow();
+    this.leave();
+    return node;
+  }
+
+  parsePow(): Node {
+    this.enter();
+    let base = this.parsePrimary();
+    for (;;) {
+      const tok = this.peek();
+      if (this.isOp(tok, "^")) {
+        this.next();
+        const e = this.parseExponent();
+        if (e === "degree") continue;
+        if (e === "prime") {
+          base = primed(base);
+          continue;
+        }
+        // right associative: a^b^c = a^(b^c)
+        const exps: Node[] = [e];
+        while (this.isOp(this.peek(), "^")) {
+          const save = this.pos;
+          this.next();
+          const e2 = this.parseExponent();
+          if (typeof e2 === "string") {
+            this.pos = save;
+            break;
+          }
+          exps.push(e2);
+        }
+        let exp = exps[exps.length - 1] as Node;
+        for (let i = exps.length - 2; i >= 0; i--) exp = { k: "pow", base: exps[i] as Node, exp };
+        base = { k: "pow", base, exp };
+      } else if (this.isOp(tok, "!")) {
+        this.next();
+        base = { k: "fn", name: "fact", args: [base] };
+      } else if (tok.t === "cmd" && tok.name === "%") {
+        this.next();
+        base = { k: "pct", arg: base };
+      } else if (this.isOp(tok, "'")) {
+        this.next();
+        base = primed(base);
+      } else if (tok.t === "cmd" && (tok.name === "circ" || tok.name === "degree")) {
+        this.next();
+      } else if (this.isOp(tok, "_") && base.k === "num") {
+        this.next();
+        const sub = this.readRawArg();
+        const b = Number(sub);
+        if (!Number.isInteger(b) || b < 2 || b > 36) this.fail("unsupported subscript on a number");
+        base = { k: "base", digits: printDigits(base), base: b };
+      } else break;
+    }
+    this.leave();
+    return base;
+  }
+
+  /** The exponent after "^": a group, a parenthesis, a number, a letter, or a command. */
+  parseExponent(): Node | "degree" | "prime" {
+    const tok = this.peek();
+    if (tok.t === "cmd" && (tok.name === "circ" || tok.name === "degree")) {
+      this.next();
+      return "degree";
+    }
+    if (tok.t === "cmd" && tok.name === "prime") {
+      this.next();
+      return "prime";
+    }
+    if (this.isOp(tok, "{")) {
+      const g = readGroup(this.s, tok.start);
+      if (g && /^\s*\\circ\s*$/.test(g.content)) {
+        this.pos = g.end;
+        return "degree";
+      }
+      if (g && /^\s*(\\prime\s*)+$/.test(g.content)) {
+        this.pos = g.end;
+        return "prime";
+      }
+      this.next();
+      const inner = this.parseGroups();
+      this.expectOp("}");
+      return inner;
+    }
+    if (this.isOp(tok, "(")) return this.parsePrimary();
+    if (this.isOp(tok, "-") || this.isOp(tok, "+")) {
+      this.next();
+      const e = this.parseExponent();
+      if (typeof e === "string") this.fail("bad exponent");
+      return this.isOp(tok, "-") ? { k: "neg", arg: e } : e;
+    }
+    if (tok.t === "num") {
+      this.next();
+      return numberNode(tok.text, this);
+    }
+    if (tok.t === "letters") {
+      // a single letter, as TeX reads it: e^xy is e^x * y
+      this.pos = tok.start + 1;
+      return letterNode(tok.text[0] as string);
+    }
+    return this.parsePrimary();
+  }
+
+  /** A TeX macro argument: a braced group, or one character, or one command. */
+  readArg(): Node {
+    const tok = this.peek();
+    if (this.isOp(tok, "{")) {
+      this.next();
+      const inner = this.parseGroups();
+      this.expectOp("}");
+      return inner;
+    }
+    if (tok.t === "num") {
+      const c = this.s[tok.start] as string;
+      if (c === ".") {
+        this.next();
+        return numberNode(tok.text, this);
+      }
+      this.pos = tok.start + 1;
+      return num(rat(BigInt(c)));
+    }
+    if (tok.t === "letters") {
+      this.pos = tok.start + 1;
+      return letterNode(tok.text[0] as string);
+    }
+    if (tok.t === "cmd" || tok.t === "text") return this.parsePow();
+    if (this.isOp(tok, "(")) return this.parsePrimary();
+    return this.fail("missing argument");
+  }
+
+  /** Raw text of a TeX argument (for subscripts and names). */
+  readRawArg(): string {
+    const tok = this.peek();
+    if (this.isOp(tok, "{")) {
+      const g = readGroup(this.s, tok.start);
+      if (!g) this.fail("unbalanced braces");
+      this.pos = g.end;
+      return g.content.replace(/\s+/g, "");
+    }
+    if (tok.t === "num" || tok.t === "letters") {
+      this.pos = tok.start + 1;
+      return this.s[tok.start] as string;
+    }
+    if (tok.t === "cmd") {
+      this.next();
+      return tok.name;
+    }
+    return this.fail("missing subscript");
+  }
+
+  parsePrimary(): Node {
+    this.enter();
+    const tok = this.peek();
+    let node: Node;
+    switch (tok.t) {
+      case "num":
+        this.next();
+        node = numberNode(tok.text, this);
+        break;
+      case "letters":
+        node = this.parseLetters(tok);
+        break;
+      case "cmd":
+        node = this.parseCmd(tok);
+        break;
+      case "text":
+        node = this.parseTextTok(tok);
+        break;
+      case "op":
+        node = this.parseBracketed(tok);
+        break;
+      default:
+        this.fail("unexpected end of answer");
+    }
+    this.leave();
+    return node;
+  }
+
+  parseCmd(tok: Extract<Tok, { t: "cmd" }>): Node {
+    if (KNOWN_COMMANDS.has(tok.name)) {
+      this.next();
+      return parseCommand(this, tok.name);
+    }
+    // "\quadx" typed without a space: split off the longest known command
+    for (let len = tok.name.length - 1; len >= 2; len--) {
+      const prefix = tok.name.slice(0, len);
+      if (KNOWN_COMMANDS.has(prefix) || NON_VALUE_CMDS.has(prefix) || prefix === "quad" || prefix === "qquad") {
+        if (prefix === "quad" || prefix === "qquad") {
+          this.pos = tok.start + 1 + len;
+          return this.parsePrimary();
+        }
+        if (NON_VALUE_CMDS.has(prefix)) break;
+        this.pos = tok.start + 1 + len;
+        return parseCommand(this, prefix);
+      }
+    }
+    this.next();
+    return this.symbolTail(tok.name);
+  }
+
+  /** After a symbol name: subscript, primes, and function application f(x). */
+  symbolTail(name: string): Node {
+    let full = name;
+    if (this.isOp(this.peek(), "_")) {
+      this.next();
+      full += `_${this.readRawArg()}`;
+    }
+    while (this.isOp(this.peek(), "'")) {
+      this.next();
+      full += "'";
+    }
+    if (full === "e") return { k: "const", name: "e" };
+    if (full === "i") return { k: "const", name: "i" };
+    const tok = this.peek();
+    if (this.isOp(tok, "(") && !tok.space) {
+      const save = this.pos;
+      const arg = this.parsePrimary();
+      const args = arg.k === "tuple" ? arg.items : [arg];
+      const atomic = arg.k === "sym" || arg.k === "num" || arg.k === "const" || arg.k === "tuple" || (arg.k === "neg" && arg.arg.k === "num");
+      if (atomic || FUNCTION_LETTERS.has(name) || full !== name) return { k: "apply", name: full, args };
+      this.pos = save;
+    }
+    return sym(full);
+  }
+
+  parseLetters(tok: Extract<Tok, { t: "letters" }>): Node {
+    const text = tok.text;
+    const word = WORDS.get(text) ?? WORDS.get(text.toLowerCase());
+    if (word !== undefined && (text.length > 1 || word === "pi")) {
+      this.next();
+      if (word === "pi") return { k: "const", name: "pi" };
+      if (word === "inf") return { k: "const", name: "inf" };
+      return parseCommand(this, word);
+    }
+    // "sinx", "lnx": a function word glued to its argument
+    for (const [w, f] of WORDS) {
+      if (f.length > 1 && f !== "inf" && w.length >= 2 && text.length > w.length && text.length <= w.length + 2 && text.startsWith(w)) {
+        this.pos = tok.start + w.length;
+        return parseCommand(this, f);
+      }
+    }
+    if (text.length === 1) {
+      this.next();
+      return this.symbolTail(text);
+    }
+    // TeX reads "ab" as a*b; the last letter keeps its subscript or argument
+    this.pos = tok.end;
+    const last = this.symbolTail(text[text.length - 1] as string);
+    const factors: Node[] = [...text.slice(0, -1)].map(letterNode);
+    factors.push(last);
+    return { k: "mul", args: factors };
+  }
+
+  parseTextTok(tok: Extract<Tok, { t: "text" }>): Node {
+    this.next();
+    const content = tok.content.trim();
+    if (tok.cmd === "operatorname") {
+      const f = WORDS.get(content) ?? WORDS.get(content.toLowerCase());
+      if (f !== undefined && f.length > 1) return parseCommand(this, f);
+      return this.symbolTail(content);
+    }
+    const mathFont = tok.cmd.startsWith("math") || tok.cmd === "boldsymbol" || tok.cmd === "bm" || tok.cmd === "pmb";
+    if (content === "") return this.fail("empty text");
+    if (mathFont || this.textIsMath(content) || /^\\?[a-zA-Z]$/.test(content)) {
+      if (/^[a-zA-Z]$/.test(content) && !mathFont) return { k: "text", text: content };
+      const inner = subParse(content, this.mode, this.baseDepth + 1);
+      if (inner) return inner;
+    }
+    const choice = /^\(\s*([A-Za-z])\s*\)$/.exec(content);
+    if (choice) return { k: "text", text: choice[1] as string };
+    return { k: "text", text: content.replace(/\s+/g, " ") };
+  }
+
+  parseBracketed(tok: Extract<Tok, { t: "op" }>): Node {
+    switch (tok.v) {
+      case "(":
+      case "[": {
+        this.next();
+        const items = this.parseItems();
+        const close = this.next();
+        if (close.t !== "op" || (close.v !== ")" && close.v !== "]")) this.fail(`unclosed "${tok.v}"`);
+        if (items.length === 1) {
+          if (tok.v === close.v.replace(")", "(").replace("]", "[")) return items[0] as Node;
+          this.fail("mismatched brackets");
+        }
+        if (items.length === 2 && !(tok.v === "(" && close.v === ")")) {
+          return { k: "interval", lo: items[0] as Node, hi: items[1] as Node, loOpen: tok.v === "(", hiOpen: close.v === ")" };
+        }
+        if (tok.v !== close.v.replace(")", "(").replace("]", "[")) this.fail("mismatched brackets");
+        return { k: "tuple", items, delim: tok.v === "(" ? "(" : "[" };
+      }
+      case "{": {
+        this.next();
+        if (this.isOp(this.peek(), "}")) {
+          this.next();
+          return { k: "set", items: [] };
+        }
+        const inner = this.parseGroups();
+        this.expectOp("}");
+        return inner;
+      }
+      case "\\{": {
+        this.next();
+        if (this.isOp(this.peek(), "\\}")) {
+          this.next();
+          return { k: "set", items: [] };
+        }
+        const items = this.parseItems();
+        this.expectOp("\\}");
+        return { k: "set", items };
+      }
+      case "|": {
+        this.next();
+        this.absDepth++;
+        const inner = this.parseGroups();
+        this.absDepth--;
+        this.expectOp("|");
+        return { k: "fn", name: "abs", args: [inner] };
+      }
+      default:
+        return this.fail(`unexpected "${tok.v}"`);
+    }
+  }
+
+  /** Items inside brackets: "," and ";" both separate. */
+  parseItems(): Node[] {
+    const items: Node[] = [];
+    for (;;) {
+      checkDeadline();
+      items.push(this.parseImplication());
+      const tok = this.peek();
+      if (this.isOp(tok, ",") || this.isOp(tok, ";") || this.isSeparator(tok)) {
+        this.next();
+        continue;
+      }
+      return items;
+    }
+  }
+}
+
+const FUNCTION_LETTERS = new Set(["f", "g", "h", "F", "G", "H"]);
+
+/** Words read as functions or constants in both plain and LaTeX text. */
+export const WORDS = new Map<string, string>([
+  ["sqrt", "sqrt"],
+  ["sin", "sin"],
+  ["cos", "cos"],
+  ["tan", "tan"],
+  ["cot", "cot"],
+  ["sec", "sec"],
+  ["csc", "csc"],
+  ["arcsin", "arcsin"],
+  ["arccos", "arccos"],
+  ["arctan", "arctan"],
+  ["asin", "arcsin"],
+  ["acos", "arccos"],
+  ["atan", "arctan"],
+  ["sinh", "sinh"],
+  ["cosh", "cosh"],
+  ["tanh", "tanh"],
+  ["ln", "ln"],
+  ["log", "log"],
+  ["exp", "exp"],
+  ["abs", "abs"],
+  ["pi", "pi"],
+  ["infinity", "inf"],
+  ["infty", "inf"],
+  ["inf", "inf"],
+  ["gcd", "gcd"],
+  ["lcm", "lcm"],
+  ["floor", "floor"],
+  ["ceil", "ceil"],
+]);
+
+const UNIT_WORDS = new Set(
+  "cm mm km kg mg ml mL dm nm um ft in yd mi mph kmh kph sec secs min mins hr hrs h hour hours minute minutes second seconds day days week weeks month months year years meter meters metre metres mile miles inch inches foot feet yard yards gram grams kilogram kilograms liter liters litre litres dollar dollars cent cents units unit degree degrees deg rad radians percent pct yuan euros euro pounds pound cal kcal mol cm2 sq square cubic"
+    .split(" "),
+);
+
+export function isUnitWord(w: string): boolean {
+  return UNIT_WORDS.has(w);
+}
+
+function isQuantity(n: Node): boolean {
+  return n.k === "num" || n.k === "const" || (n.k === "pow" && isQuantity(n.base)) || n.k === "div" || n.k === "fn";
+}
+
+function letterNode(c: string): Node {
+  if (c === "e") return { k: "const", name: "e" };
+  if (c === "i") return { k: "const", name: "i" };
+  return sym(c);
+}
+
+function primed(n: Node): Node {
+  if (n.k === "sym") return sym(`${n.name}'`);
+  if (n.k === "apply") return { k: "apply", name: `${n.name}'`, args: n.args };
+  return { k: "apply", name: "prime", args: [n] };
+}
+
+function printDigits(n: Node): string {
+  if (n.k !== "num" || n.q.d !== 1n || n.q.n < 0n) return "";
+  return n.q.n.toString();
+}
+
+export function numberNode(text: string, p: { fail(m: string): never }): Node {
+  const q = parseDecimal(text);
+  if (!q) return p.fail(`bad number ${text}`);
+  return num(q, /[.eE]/.test(text));
+}
+
+/** Parses a fragment (text content, a subscript) or returns undefined if it is not mathematics. */
+export function subParse(content: string, mode: LexMode, depth: number): Node | undefined {
+  try {
+    return new Parser(content, mode, depth).parseAll();
+  } catch (err) {
+    if (err instanceof AnswerParseError) return undefined;
+    throw err;
+  }
+}
+
+export function parseMath(text: string, mode: LexMode = "latex"): Node {
+  return new Parser(text, mode).parseAll();
+}
+
+export type { FnName };

@@ -1,0 +1,168 @@
+/**
+ * verify(gold, response): is the response's final answer equivalent to the
+ * gold answer? Never throws, never runs past its deadline: a parse failure,
+ * an unsupported construct or an expired deadline is a verdict.
+ *
+ * Asymmetry: the gold is trusted. It is read generously (a bare answer is
+ * taken whole; a worked solution gives its last box), and its reading
+ * decides how the response is read ("x = 3" gold accepts "3"; a percent gold
+ * accepts the bare number; a relation gold accepts the equivalent set).
+ * The response is untrusted: only its final answer counts (the first
+ * extraction candidate that parses, never "any candidate that matches"),
+ * several alternatives in place of one answer are a mismatch, and its size
+ * and nesting are bounded.
+ */
+import { GvmError } from "../util/errors.js";
+import { defaultLogger } from "../util/log.js";
+import { print, type Node } from "./ast.js";
+import { Comparer, type CompareRule } from "./compare.js";
+import { armDeadline, checkDeadlineNow, DeadlineExceeded, restoreDeadline } from "./deadline.js";
+import { extractCandidates, goldCandidates, type AnswerSource, type Candidate } from "./extract.js";
+import { normalizeAnswer } from "./normalize.js";
+import { AnswerParseError, parseMath } from "./parse.js";
+
+export interface VerifyOptions {
+  /** Wall-clock bound for one call, in milliseconds (default 1000). */
+  readonly timeoutMs?: number;
+  /** Decimal places to which float answers must agree (default 6). */
+  readonly floatDigits?: number;
+  /** Relative tolerance for floats of large magnitude (default 1e-9). */
+  readonly floatRelTol?: number;
+  /** Variables must match by name (default true); false matches them by position. */
+  readonly strict?: boolean;
+  /** Let a set-valued gold match an equivalent relation in the response (default false). */
+  readonly allowSetRelationComp?: boolean;
+}
+
+export type VerifyReason = CompareRule | "mismatch" | "undecided" | "no-answer" | "unparsable" | "gold-unparsable" | "timeout" | "error";
+
+export interface Verdict {
+  readonly correct: boolean;
+  /** The response's final answer as found, or null when none was found. */
+  readonly extracted: string | null;
+  /** Canonical forms that were compared (null when not parsed). */
+  readonly normalizedGold: string | null;
+  readonly normalizedPred: string | null;
+  /** The rule that decided, or why the check failed. */
+  readonly reason: VerifyReason;
+  /** Where the response's answer came from. */
+  readonly source?: AnswerSource;
+}
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+const MAX_CANDIDATES = 8;
+const GOLD_CACHE_SIZE = 512;
+
+interface ParsedAnswer {
+  readonly text: string;
+  readonly node: Node | undefined;
+  readonly candidate: Candidate;
+}
+
+const goldCache = new Map<string, ParsedAnswer | null>();
+
+function tryParse(c: Candidate): Node | undefined {
+  const text = normalizeAnswer(c.text);
+  if (text === "") return undefined;
+  try {
+    return parseMath(text, c.mode);
+  } catch (err) {
+    if (err instanceof AnswerParseError || err instanceof RangeError) return undefined;
+    throw err;
+  }
+}
+
+function parseGold(gold: string): ParsedAnswer | null {
+  const cached = goldCache.get(gold);
+  if (cached !== undefined) return cached;
+  const cands = goldCandidates(gold);
+  let result: ParsedAnswer | null = null;
+  for (const c of cands.slice(0, MAX_CANDIDATES)) {
+    const node = tryParse(c);
+    if (node) {
+      result = { text: c.text, node, candidate: c };
+      break;
+    }
+  }
+  if (!result && cands[0]) result = { text: cands[0].text, node: undefined, candidate: cands[0] };
+  if (goldCache.size >= GOLD_CACHE_SIZE) goldCache.delete(goldCache.keys().next().value as string);
+  goldCache.set(gold, result);
+  return result;
+}
+
+function resolved(options: VerifyOptions) {
+  return {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    floatDigits: options.floatDigits ?? 6,
+    floatRelTol: options.floatRelTol ?? 1e-9,
+    strict: options.strict ?? true,
+    allowSetRelationComp: options.allowSetRelationComp ?? false,
+  };
+}
+
+function verdict(correct: boolean, reason: VerifyReason, extracted: string | null, gold: Node | undefined, pred: Node | undefined, source?: AnswerSource): Verdict {
+  const v: Verdict = {
+    correct,
+    extracted,
+    normalizedGold: gold ? print(gold) : null,
+    normalizedPred: pred ? print(pred) : null,
+    reason,
+  };
+  return source ? { ...v, source } : v;
+}
+
+/** Checks a response against a gold answer. Always returns within the deadline (plus a few ms). */
+export function verify(gold: string, response: string, options: VerifyOptions = {}): Verdict {
+  const opts = resolved(options);
+  // the internal deadline leaves room for the last uninterruptible step and the unwinding
+  const previous = armDeadline(Math.max(1, opts.timeoutMs * 0.85 - 5));
+  let extracted: string | null = null;
+  let source: AnswerSource | undefined;
+  try {
+    const g = parseGold(String(gold));
+    if (!g) return verdict(false, "gold-unparsable", null, undefined, undefined);
+    checkDeadlineNow();
+    const cands = extractCandidates(String(response));
+    if (cands.length === 0) return verdict(false, "no-answer", null, g.node, undefined);
+    let pred: Node | undefined;
+    let used: Candidate = cands[0] as Candidate;
+    for (const c of cands.slice(0, MAX_CANDIDATES)) {
+      pred = tryParse(c);
+      if (pred) {
+        used = c;
+        break;
+      }
+    }
+    extracted = used.text;
+    source = used.source;
+    const goldText = normalizeAnswer(g.text);
+    const predText = normalizeAnswer(used.text);
+    if (goldText !== "" && goldText === predText) return verdict(true, "identical", extracted, g.node, pred, source);
+    if (!g.node) return verdict(false, "gold-unparsable", extracted, undefined, pred, source);
+    if (!pred) return verdict(false, "unparsable", extracted, g.node, undefined, source);
+    const cmp = new Comparer(opts).compare(g.node, pred);
+    return verdict(cmp.equal, cmp.rule, extracted, g.node, pred, source);
+  } catch (err) {
+    if (err instanceof DeadlineExceeded) return verdict(false, "timeout", extracted, undefined, undefined, source);
+    defaultLogger().debug(`verify: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return verdict(false, "error", extracted, undefined, undefined, source);
+  } finally {
+    restoreDeadline(previous);
+  }
+}
+
+/** Misuse of the verifier API (mismatched array lengths). */
+export class VerifyInputError extends GvmError {}
+
+/** 1 for a correct response, 0 otherwise: the reward shape RAFT and GRPO use. */
+export type RewardFunction = (responses: readonly string[], golds: readonly string[]) => number[];
+
+/** A reward function over parallel arrays of responses and golds (same length). */
+export function makeRewardFunction(options: VerifyOptions = {}): RewardFunction {
+  return (responses, golds) => {
+    if (responses.length !== golds.length) {
+      throw new VerifyInputError(`reward: ${responses.length} responses but ${golds.length} golds; they must pair up one to one`);
+    }
+    return responses.map((r, i) => (verify(golds[i] as string, r, options).correct ? 1 : 0));
+  };
+}
