@@ -127,7 +127,9 @@ export interface Kernels {
    * Query t sits at position kvLen - Tq + t and sees keys s <= that position
    * with s < kvLen and keyMask[b, s] != 0 (keyMask: (B, Tk), null = all valid).
    * Head h reads kv head floor(h / (H / Hkv)). A query that sees no key gets
-   * out = 0 and lse = -Infinity.
+   * out = 0 and lse = -Infinity. Rows of k and v at s >= kvLen are never read;
+   * masked rows below kvLen must hold finite numbers (the native prefill path
+   * multiplies them by a probability of exactly 0).
    */
   attentionForward(
     B: number,

@@ -10,6 +10,9 @@
 #pragma once
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "pool.h"
 #include "table.h"
@@ -114,6 +117,34 @@ static void pack_a(bool transA, const float* A, int64_t lda, int64_t mc, int64_t
     }
   }
 }
+
+#if defined(__AVX2__)
+// One full NR-wide panel of op(B) = B^T: NR rows of the stored B, transposed
+// 4 k-values at a time. Each ymm holds rows i and i + 4 of an 8-row group
+// (two 4x4 blocks side by side), so the transpose stays inside 128-bit lanes,
+// which is cheap on every AVX2 core (lane crossings are not on Zen 1).
+static void pack_bt_panel(const float* B, int64_t ldb, int64_t kc, float* dst) {
+  int64_t k0 = 0;
+  for (; k0 + 4 <= kc; k0 += 4) {
+    for (int cg = 0; cg < NR / 8; cg++) {
+      const float* s = B + cg * 8 * ldb + k0;
+      __m256 r[4];
+      for (int i = 0; i < 4; i++)
+        r[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + i * ldb)), _mm_loadu_ps(s + (i + 4) * ldb), 1);
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      float* d = dst + k0 * NR + cg * 8;
+      _mm256_storeu_ps(d, _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)));
+      _mm256_storeu_ps(d + NR, _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)));
+      _mm256_storeu_ps(d + 2 * NR, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)));
+      _mm256_storeu_ps(d + 3 * NR, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+  }
+  for (; k0 < kc; k0++)
+    for (int j = 0; j < NR; j++) dst[k0 * NR + j] = B[j * ldb + k0];
+}
+#define GVM_PACK_BT pack_bt_panel
+#endif
 
 // op(B)[0:kc, 0:nc] into NR-column panels, k-major, columns past nc zero.
 // transB: op(B)(k, j) = B[j * ldb + k].

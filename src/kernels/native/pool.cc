@@ -30,7 +30,7 @@ constexpr auto kSpin = std::chrono::microseconds(200);
 struct Pool {
   std::mutex busy;  // held by the dispatching thread for a whole job
   std::vector<std::thread> workers;
-  int threads = 1;
+  std::atomic<int> threads{1};  // read without the lock by kernels sizing their work
 
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};  // workers that have not finished the current job
@@ -91,9 +91,9 @@ struct Pool {
   void resize(int count) {
     std::lock_guard<std::mutex> hold(busy);
     if (count < 1) count = 1;
-    if (count == threads) return;
+    if (count == threads.load()) return;
     stop_workers();
-    threads = count;
+    threads.store(count);
     const uint64_t now = generation.load();
     for (int i = 1; i < count; i++) workers.emplace_back([this, now] { worker_loop(now); });
   }
@@ -137,7 +137,7 @@ thread_local Scratch tls_scratch;
 
 }  // namespace
 
-int pool_threads() { return pool().threads; }
+int pool_threads() { return pool().threads.load(std::memory_order_relaxed); }
 
 void pool_set_threads(int n) { pool().resize(n); }
 
@@ -145,7 +145,7 @@ void parallel_for(int64_t n, int64_t grain, RangeFn fn, void* ctx) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
   Pool& p = pool();
-  if (n <= grain || p.threads <= 1) {
+  if (n <= grain || p.threads.load(std::memory_order_relaxed) <= 1) {
     fn(ctx, 0, n);
     return;
   }
