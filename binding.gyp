@@ -11,7 +11,7 @@
     "cflags_cc!": ["-fno-rtti"],
     "cflags_cc": ["-std=gnu++17"],
     "conditions": [
-      ["target_arch=='x64' or target_arch=='ia32'", {"defines": ["GVM_X86"]}]
+      ["target_arch=='x64'", {"defines": ["GVM_X86"]}]
     ]
   },
   "targets": [

@@ -102,6 +102,13 @@ static void pack_a(bool transA, const float* A, int64_t lda, int64_t mc, int64_t
         }
       }
     } else {
+#if defined(GVM_PACK_A)
+      if (mr == MR) {
+        GVM_PACK_A(A + i0 * lda, lda, kc, dst);
+        dst += kc * MR;
+        continue;
+      }
+#endif
       const float* rows[MR];
       for (int64_t r = 0; r < MR; r++) rows[r] = A + (i0 + (r < mr ? r : 0)) * lda;
       if (mr == MR) {
@@ -144,6 +151,49 @@ static void pack_bt_panel(const float* B, int64_t ldb, int64_t kc, float* dst) {
     for (int j = 0; j < NR; j++) dst[k0 * NR + j] = B[j * ldb + k0];
 }
 #define GVM_PACK_BT pack_bt_panel
+
+static_assert(MR % 4 == 0 || MR % 4 == 2, "pack_a_panel handles rows in fours and one pair");
+
+// One full MR-tall panel of a row-major op(A): MR rows, 8 k-values at a time,
+// transposed in-lane (4 x 4 blocks, plus a 2-row interleave when MR % 4 == 2).
+static void pack_a_panel(const float* A, int64_t lda, int64_t kc, float* dst) {
+  int64_t k0 = 0;
+  for (; k0 + 8 <= kc; k0 += 8) {
+    float* d = dst + k0 * MR;
+    int r = 0;
+    for (; r + 4 <= MR; r += 4) {
+      const float* s = A + r * lda + k0;
+      const __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + lda);
+      const __m256 a2 = _mm256_loadu_ps(s + 2 * lda), a3 = _mm256_loadu_ps(s + 3 * lda);
+      const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+      const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+      const __m256 c[4] = {_mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+                           _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2))};
+      for (int k = 0; k < 4; k++) {
+        _mm_storeu_ps(d + k * MR + r, _mm256_castps256_ps128(c[k]));
+        _mm_storeu_ps(d + (k + 4) * MR + r, _mm256_extractf128_ps(c[k], 1));
+      }
+    }
+    if (r < MR) {
+      const float* s = A + r * lda + k0;
+      const __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + lda);
+      const __m256 u0 = _mm256_unpacklo_ps(a0, a1), u1 = _mm256_unpackhi_ps(a0, a1);
+      const __m128 lo0 = _mm256_castps256_ps128(u0), hi0 = _mm256_extractf128_ps(u0, 1);
+      const __m128 lo1 = _mm256_castps256_ps128(u1), hi1 = _mm256_extractf128_ps(u1, 1);
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 0 * MR + r), lo0);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(d + 1 * MR + r), lo0);
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 2 * MR + r), lo1);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(d + 3 * MR + r), lo1);
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 4 * MR + r), hi0);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(d + 5 * MR + r), hi0);
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 6 * MR + r), hi1);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(d + 7 * MR + r), hi1);
+    }
+  }
+  for (; k0 < kc; k0++)
+    for (int r = 0; r < MR; r++) dst[k0 * MR + r] = A[r * lda + k0];
+}
+#define GVM_PACK_A pack_a_panel
 #endif
 
 // op(B)[0:kc, 0:nc] into NR-column panels, k-major, columns past nc zero.
