@@ -21,7 +21,9 @@ export interface LoadConfigOptions {
   file?: string;
   /** Values the file is layered over (e.g. defaults computed at run time). */
   base?: Record<string, unknown>;
-  /** `a.b.c=value` strings applied after the file, in order. */
+  /** Typed values by dotted path (e.g. from command-line flags), applied after the file. */
+  values?: ReadonlyArray<readonly [string, unknown]>;
+  /** `a.b.c=value` strings applied last, in order. */
   overrides?: readonly string[];
   /** Names the override flag in messages, e.g. "--set". */
   overrideFlag?: string;
@@ -129,6 +131,10 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
     mergeInto(raw, readConfigFile(options.file));
     sources.push(options.file);
   }
+  for (const [key, value] of options.values ?? []) {
+    if (value !== undefined) setPath(raw, key.split("."), value);
+  }
+  if ((options.values ?? []).some(([, v]) => v !== undefined)) sources.push("command-line options");
   for (const o of options.overrides ?? []) {
     const { path, value } = parseOverride(o, flag);
     setPath(raw, path, value);
@@ -218,8 +224,15 @@ export function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): s
 function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
   let cur = s;
   for (let i = 0; i < 16 && cur !== undefined; i++) {
-    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable || cur instanceof z.ZodDefault || cur instanceof z.ZodReadonly || cur instanceof z.ZodCatch) {
-      cur = (cur as unknown as { unwrap(): z.ZodType }).unwrap();
+    if (
+      cur instanceof z.ZodOptional ||
+      cur instanceof z.ZodNullable ||
+      cur instanceof z.ZodDefault ||
+      cur instanceof z.ZodPrefault ||
+      cur instanceof z.ZodReadonly ||
+      cur instanceof z.ZodCatch
+    ) {
+      cur = cur.def.innerType as z.ZodType;
     } else if (cur instanceof z.ZodPipe) {
       cur = cur.in as z.ZodType;
     } else {

@@ -1,0 +1,330 @@
+/**
+ * `gvm eval`: a model (or several) on the paper's benchmarks, any JSONL or
+ * Parquet set, and the built-in suite; k samples per problem, graded,
+ * written per problem and summarised in the paper's table. Resumable: the
+ * same command after an interruption continues where it stopped.
+ */
+import { existsSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { z } from "zod";
+import {
+  BENCHMARK_NAMES,
+  CHAT_FORMAT_NAMES,
+  DEFAULT_SAMPLING,
+  EvalDir,
+  type EvalSet,
+  type EvalSummary,
+  formatMarkdown,
+  GOLD_RULES,
+  levelTable,
+  loadBenchmark,
+  loadProblemSet,
+  mathGrader,
+  PAPER_INSTRUCTION,
+  PAPER_SYSTEM_PROMPT,
+  paperTable,
+  runEval,
+  suiteSet,
+} from "../eval/index.js";
+import { ByteTokenizer, loadModel, LocalSampler, type Sampler } from "../model/index.js";
+import { loadConfig } from "../util/config.js";
+import { ConfigError } from "../util/errors.js";
+import { VerifierPool } from "../verify/index.js";
+import { defaultLogger } from "../util/log.js";
+import { type Command, numberOption, parseOptions } from "./command.js";
+
+const NAME = "eval";
+
+const OPTIONS = {
+  model: { type: "string", multiple: true },
+  label: { type: "string" },
+  benchmarks: { type: "string" },
+  only: { type: "string" },
+  data: { type: "string" },
+  name: { type: "string" },
+  "question-field": { type: "string" },
+  "answer-field": { type: "string" },
+  "id-field": { type: "string" },
+  "level-field": { type: "string" },
+  "gold-rule": { type: "string" },
+  suite: { type: "boolean" },
+  "suite-size": { type: "string" },
+  "suite-seed": { type: "string" },
+  limit: { type: "string" },
+  "skip-invalid": { type: "boolean" },
+  k: { type: "string" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  "top-k": { type: "string" },
+  "max-tokens": { type: "string" },
+  seed: { type: "string" },
+  stop: { type: "string", multiple: true },
+  system: { type: "string" },
+  "no-system": { type: "boolean" },
+  instruction: { type: "string" },
+  chat: { type: "string" },
+  out: { type: "string" },
+  chunk: { type: "string" },
+  "batch-size": { type: "string" },
+  config: { type: "string" },
+  set: { type: "string", multiple: true },
+  quiet: { type: "boolean" },
+} as const;
+
+const int = (min: number) => z.number().int("must be an integer").min(min, `must be >= ${min}`);
+
+/** Every option as a config field (a config file uses the same names). */
+export const evalConfigSchema = z
+  .object({
+    /** Model directories (Hugging Face layout) to evaluate, one table row each. */
+    models: z.array(z.string()).default([]),
+    /** Row label (only with one model); default from the model path. */
+    label: z.string().optional(),
+    /** Directory with the paper's benchmark files. */
+    benchmarks: z.string().optional(),
+    /** Subset of the benchmarks. */
+    only: z.array(z.enum(BENCHMARK_NAMES as [string, ...string[]])).optional(),
+    /** Any other question/answer file. */
+    data: z
+      .object({
+        file: z.string(),
+        name: z.string().optional(),
+        question: z.string().default("problem"),
+        answer: z.string().default("answer"),
+        id: z.string().optional(),
+        level: z.string().optional(),
+        gold: z.enum(GOLD_RULES as [string, ...string[]]).default("string"),
+      })
+      .strict()
+      .optional(),
+    /** The built-in suite's test split. */
+    suite: z.object({ size: int(1).default(300), seed: z.number().int().default(0) }).strict().optional(),
+    /** Only the first N problems of each set. */
+    limit: int(1).optional(),
+    skipInvalid: z.boolean().default(false),
+    sampling: z
+      .object({
+        k: int(1).default(DEFAULT_SAMPLING.k),
+        temperature: z.number().min(0, "must be >= 0").default(DEFAULT_SAMPLING.temperature),
+        topP: z.number().gt(0, "must be > 0").max(1, "must be <= 1").default(DEFAULT_SAMPLING.topP),
+        topK: int(0).default(DEFAULT_SAMPLING.topK),
+        maxTokens: int(1).default(DEFAULT_SAMPLING.maxTokens),
+        seed: z.number().int().default(DEFAULT_SAMPLING.seed),
+        stop: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    prompt: z
+      .object({
+        system: z.string().nullable().default(PAPER_SYSTEM_PROMPT),
+        instruction: z.string().default(PAPER_INSTRUCTION),
+        chat: z.enum(CHAT_FORMAT_NAMES as [string, ...string[]]).default("plain"),
+      })
+      .strict()
+      .prefault({}),
+    out: z.string().default("eval"),
+    /** Problems per sampler call. */
+    chunk: int(1).default(32),
+    /** Sequences decoded together by the in-process engine. */
+    batchSize: int(1).default(64),
+  })
+  .strict();
+
+export type EvalCliConfig = z.output<typeof evalConfigSchema>;
+
+const HELP = [
+  "Usage: gvm eval --model DIR [--model DIR ...] (--benchmarks DIR | --data FILE | --suite) [options]",
+  "",
+  "Samples k responses per problem, grades them with the math verifier (exact",
+  "match on the built-in suite), and writes per-problem records and a summary",
+  "in the paper's layout to OUT/<label>/. Rerunning the same command after an",
+  "interruption resumes: finished problems are neither redone nor lost.",
+  "",
+  "Sets (at least one):",
+  `  --benchmarks DIR       the paper's five from DIR (${BENCHMARK_NAMES.map((n) => `${n}.jsonl`).join(", ")})`,
+  "  --only LIST            comma-separated subset of them",
+  "  --data FILE            any JSONL or Parquet set, with:",
+  "    --name NAME            its column name (default: the file name)",
+  "    --question-field F     question field, dotted paths allowed (default problem)",
+  "    --answer-field F       gold answer field (default answer)",
+  "    --id-field F           unique id field (default: line/row number)",
+  "    --level-field F        level field for per-level accuracy",
+  `    --gold-rule R          ${GOLD_RULES.join(" | ")} (default string)`,
+  "  --suite                the built-in arithmetic suite's test split (accuracy per level)",
+  "  --suite-size N         its size (default 300); --suite-seed S its seed (default 0)",
+  "  --limit N              only the first N problems of each set",
+  "  --skip-invalid         skip malformed rows (counted and reported) instead of failing",
+  "",
+  "Sampling (defaults as in the paper's evaluation, except k):",
+  "  --k N                  responses per problem (default 1)",
+  "  --temperature T        (default 1.0); --top-p P (default 1); --top-k K (default 0 = all)",
+  "  --max-tokens N         new tokens per response (default 3072)",
+  "  --seed S               base seed; each problem's samples derive from it (default 0)",
+  "  --stop STR             end a response at STR (repeatable)",
+  "",
+  "Prompt (default: the paper's system prompt and instruction):",
+  "  --system TEXT | --no-system   system message",
+  "  --instruction TEXT     appended to the question after a space",
+  `  --chat FORMAT          ${CHAT_FORMAT_NAMES.join(" | ")} (default plain: system, blank line, question)`,
+  "",
+  "Output and run:",
+  "  --out DIR              results root (default eval); one subdirectory per model",
+  "  --label NAME           table row label (one model only; default from the model path)",
+  "  --chunk N              problems per sampling call (default 32)",
+  "  --batch-size N         sequences decoded together (default 64)",
+  "  --config FILE          YAML/JSON with the same settings (models, benchmarks, sampling.k, prompt.chat, ...)",
+  "  --set FIELD=VALUE      override a config field (repeatable), e.g. --set sampling.k=8",
+  "  --quiet                no progress bars",
+  "",
+  "Exit codes: 0 ok, 1 runtime failure (unreadable model or data), 2 bad options or config.",
+  "",
+  "Examples:",
+  "  gvm eval --model runs/a/checkpoints/iter-000040 --benchmarks ../shared/data/benchmarks --k 8",
+  "  gvm eval --model ckpt --benchmarks data/bench --only math500,aime24 --k 4 --max-tokens 1024",
+  "  gvm eval --model ckpt --suite --k 4 --temperature 1",
+  "  gvm eval --model ckpt --data test.parquet --question-field prompt --answer-field reward_model.ground_truth",
+  "  gvm eval --config eval.yaml --set sampling.k=16",
+].join("\n");
+
+function usage(message: string): ConfigError {
+  return new ConfigError(`gvm ${NAME}: ${message}. Run 'gvm ${NAME} --help' for usage.`);
+}
+
+/** Turns argv into the validated config (file, then flags, then --set). */
+export function resolveEvalConfig(argv: readonly string[]): { config: EvalCliConfig; quiet: boolean } {
+  const { values, positionals } = parseOptions(NAME, argv, OPTIONS, true);
+  if (positionals.length > 0) throw usage(`unexpected argument '${positionals[0]}'`);
+  const num = (flag: keyof typeof OPTIONS) => numberOption(NAME, flag, values[flag] as string | undefined);
+  if (values.system !== undefined && values["no-system"]) throw usage("--system and --no-system are exclusive");
+  const dataFlags = ["name", "question-field", "answer-field", "id-field", "level-field", "gold-rule"] as const;
+  if (values.data === undefined && dataFlags.some((f) => values[f] !== undefined)) throw usage(`--${dataFlags.find((f) => values[f] !== undefined)} needs --data FILE`);
+  if (!values.suite && (values["suite-size"] !== undefined || values["suite-seed"] !== undefined)) throw usage("--suite-size and --suite-seed need --suite");
+  const flagValues: [string, unknown][] = [
+    ["models", values.model],
+    ["label", values.label],
+    ["benchmarks", values.benchmarks],
+    ["only", values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "")],
+    ["data.file", values.data],
+    ["data.name", values.name],
+    ["data.question", values["question-field"]],
+    ["data.answer", values["answer-field"]],
+    ["data.id", values["id-field"]],
+    ["data.level", values["level-field"]],
+    ["data.gold", values["gold-rule"]],
+    ["suite", values.suite ? {} : undefined],
+    ["suite.size", num("suite-size")],
+    ["suite.seed", num("suite-seed")],
+    ["limit", num("limit")],
+    ["skipInvalid", values["skip-invalid"]],
+    ["sampling.k", num("k")],
+    ["sampling.temperature", num("temperature")],
+    ["sampling.topP", num("top-p")],
+    ["sampling.topK", num("top-k")],
+    ["sampling.maxTokens", num("max-tokens")],
+    ["sampling.seed", num("seed")],
+    ["sampling.stop", values.stop],
+    ["prompt.system", values["no-system"] ? null : values.system],
+    ["prompt.instruction", values.instruction],
+    ["prompt.chat", values.chat],
+    ["out", values.out],
+    ["chunk", num("chunk")],
+    ["batchSize", num("batch-size")],
+  ];
+  const config = loadConfig(evalConfigSchema, {
+    ...(values.config !== undefined ? { file: values.config } : {}),
+    values: flagValues,
+    overrides: values.set ?? [],
+  });
+  if (config.models.length === 0) throw usage("--model DIR is required (or 'models' in the config)");
+  if (config.only !== undefined && config.benchmarks === undefined) throw usage("--only needs --benchmarks DIR");
+  if (config.benchmarks === undefined && config.data === undefined && config.suite === undefined) throw usage("nothing to evaluate: give --benchmarks DIR, --data FILE or --suite");
+  if (config.label !== undefined && config.models.length > 1) throw usage("--label names one model; with several models each is labelled from its path");
+  return { config, quiet: values.quiet ?? false };
+}
+
+/** "run/iter-000040" for run/checkpoints/iter-000040, else the directory name. */
+export function defaultLabel(modelDir: string): string {
+  const abs = resolve(modelDir);
+  const parent = dirname(abs);
+  return basename(parent) === "checkpoints" ? `${basename(dirname(parent))}/${basename(abs)}` : basename(abs);
+}
+
+function labelDir(label: string): string {
+  return label.replace(/[^A-Za-z0-9_.-]+/g, "_");
+}
+
+/** The in-process engine on a model directory (byte-level tokenizer). */
+function localSampler(dir: string, batchSize: number): Sampler {
+  if (existsSync(join(dir, "tokenizer.json"))) {
+    throw new ConfigError(`${dir}: has a tokenizer.json, which the in-process engine cannot read yet; serve the model with an OpenAI-compatible server and evaluate through it`);
+  }
+  const model = loadModel(dir);
+  return new LocalSampler(model, new ByteTokenizer(), { batchSize });
+}
+
+async function loadSets(config: EvalCliConfig, pool: VerifierPool): Promise<EvalSet[]> {
+  const logger = defaultLogger();
+  const opts = { skipInvalid: config.skipInvalid, logger };
+  const sets: EvalSet[] = [];
+  const grader = mathGrader({}, pool);
+  const limit = <T>(xs: readonly T[]) => (config.limit === undefined ? xs : xs.slice(0, config.limit));
+  if (config.benchmarks !== undefined) {
+    for (const name of config.only ?? BENCHMARK_NAMES) {
+      const set = await loadBenchmark(name, config.benchmarks, opts);
+      if (set.skipped.length > 0) logger.warn(`${name}: skipped ${set.skipped.length} invalid rows`);
+      sets.push({ name, problems: limit(set.problems), grader });
+    }
+  }
+  if (config.data !== undefined) {
+    const d = config.data;
+    const name = (d.name ?? basename(d.file, extname(d.file))).replace(/[^A-Za-z0-9_.-]+/g, "_");
+    if (sets.some((s) => s.name === name)) throw usage(`--data set name '${name}' clashes with a benchmark; pick another with --name`);
+    const fields = { question: d.question, answer: d.answer, ...(d.id !== undefined ? { id: d.id } : {}), ...(d.level !== undefined ? { level: d.level } : {}) };
+    const set = await loadProblemSet(name, d.file, fields, d.gold as (typeof GOLD_RULES)[number], opts);
+    sets.push({ name, problems: limit(set.problems), grader });
+  }
+  if (config.suite !== undefined) {
+    const s = suiteSet({ seed: config.suite.seed, testSize: config.suite.size });
+    sets.push({ ...s, problems: limit(s.problems) });
+  }
+  return sets;
+}
+
+export const evalCommand: Command = {
+  name: NAME,
+  summary: "Evaluate models on the paper's benchmarks, any JSONL/Parquet set or the built-in suite (avg@k, pass@k, maj@k).",
+  help: HELP,
+  async run(argv, io) {
+    const { config, quiet } = resolveEvalConfig(argv);
+    const pool = new VerifierPool();
+    const summaries: EvalSummary[] = [];
+    let sets: EvalSet[];
+    try {
+      sets = await loadSets(config, pool);
+      for (const model of config.models) {
+        const label = config.label ?? defaultLabel(model);
+        const dir = EvalDir.open(join(config.out, labelDir(label)), {
+          label,
+          model: resolve(model),
+          sampling: config.sampling,
+          template: { system: config.prompt.system, instruction: config.prompt.instruction, chat: config.prompt.chat as (typeof CHAT_FORMAT_NAMES)[number] },
+        });
+        const sampler = localSampler(model, config.batchSize);
+        const t0 = performance.now();
+        const summary = await runEval({ dir, sampler, sets, chunk: config.chunk, progress: !quiet });
+        io.stderr.write(`${label}: ${sets.length} set(s), ${sets.reduce((a, s) => a + s.problems.length, 0)} problems, ${((performance.now() - t0) / 1000).toFixed(1)} s this run; results in ${dir.path}\n`);
+        summaries.push(summary);
+      }
+    } finally {
+      await pool.close();
+    }
+    const rows = summaries.map((s) => ({ label: s.label, sets: s.sets }));
+    const parts = [formatMarkdown(paperTable(rows))];
+    for (const set of sets) {
+      const t = levelTable(rows, set.name);
+      if (t) parts.push("", formatMarkdown(t));
+    }
+    io.stdout.write(`${parts.join("\n")}\n`);
+    return 0;
+  },
+};
