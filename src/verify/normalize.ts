@@ -161,7 +161,7 @@ export function repairText(s: string): string {
 /** Clean-up of one extracted answer before it is parsed. */
 export function normalizeAnswer(raw: string): string {
   let s = repairText(raw);
-  for (const [re, rep] of UNICODE) if (re.test(s)) s = s.replace(re, rep);
+  if (/[^\x00-\x7f]/.test(s)) for (const [re, rep] of UNICODE) s = s.replace(re, rep);
   s = s
     .replace(/\s*\{\s*,\s*\}\s*/g, ",")
     .replace(/\\!\s*/g, "")

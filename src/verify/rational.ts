@@ -26,7 +26,7 @@ export function gcd(a: bigint, b: bigint): bigint {
 }
 
 /** Above this size a full gcd costs too much (Euclid is quadratic); only powers of two are cancelled. */
-const REDUCE_BITS = 4096;
+const REDUCE_LIMIT = 1n << 4096n;
 
 function trailingZeros(x: bigint): number {
   if (x === 0n) return 0;
@@ -47,7 +47,7 @@ export function rat(n: bigint, d: bigint = 1n): Rational {
   }
   if (d === 1n) return { n, d };
   if (n === 0n) return { n, d: 1n };
-  if (bigBitLength(n) <= REDUCE_BITS && bigBitLength(d) <= REDUCE_BITS) {
+  if ((n < 0n ? -n : n) < REDUCE_LIMIT && d < REDUCE_LIMIT) {
     const g = gcd(n, d);
     return g === 1n ? { n, d } : { n: n / g, d: d / g };
   }

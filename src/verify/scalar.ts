@@ -131,16 +131,22 @@ function tryExact(n: Node, env: Env): Value {
   }
 }
 
+/** How the last equalAt() call decided: exactly, by the float tolerance, or numerically. */
+let lastHow: "exact" | "float" | "numeric" = "exact";
+
 /** Equality of two expressions at one point (or as constants). Unevaluable propagates. */
 function equalAt(g: Node, p: Node, env: Env, floatMode: boolean, opts: ScalarOptions): Decision | "skip" {
   const eg = tryExact(g, env);
   const ep = tryExact(p, env);
-  if (eg.kind === "undefined" || ep.kind === "undefined") return eg.kind === ep.kind ? "skip" : "skip";
+  if (eg.kind === "undefined" || ep.kind === "undefined") return "skip";
   if (eg.kind === "exact" && ep.kind === "exact") {
+    lastHow = "exact";
     if (ceq(eg.v, ep.v)) return "equal";
     if (!floatMode) return "unequal";
+    lastHow = "float";
     return floatClose(numFromExact(eg.v, 256), numFromExact(ep.v, 256), opts) ? "equal" : "unequal";
   }
+  lastHow = floatMode ? "float" : "numeric";
   for (let k = 0; k < PRECISIONS.length; k++) {
     const prec = PRECISIONS[k] as number;
     let a: Num;
@@ -181,7 +187,7 @@ export function scalarEqual(gold: Node, pred: Node, opts: ScalarOptions): Scalar
   try {
     if (vars.length === 0) {
       const d = equalAt(gold, p, new Map(), floatMode, opts);
-      if (d === "equal") return { equal: true, rule: floatMode ? "float" : isExactPair(gold, p) ? "exact" : "numeric" };
+      if (d === "equal") return { equal: true, rule: lastHow };
       if (d === "unequal") return { equal: false, rule: "exact" };
       return { equal: false, rule: "undecided" };
     }
@@ -189,27 +195,21 @@ export function scalarEqual(gold: Node, pred: Node, opts: ScalarOptions): Scalar
     for (const points of [randomPoints(vars, seed), integerPoints(vars)]) {
       let agree = 0;
       let undecided = false;
+      let usedFloat = false;
       for (const env of points) {
         const d = equalAt(gold, p, env, floatMode, opts);
         if (d === "unequal") return { equal: false, rule: "symbolic" };
         if (d === "equal") agree++;
         if (d === "undecided") undecided = true;
+        if (lastHow === "float") usedFloat = true;
       }
-      if (agree >= 2 && !undecided) return { equal: true, rule: floatMode ? "float" : "symbolic" };
+      if (agree >= 2 && !undecided) return { equal: true, rule: usedFloat ? "float" : "symbolic" };
       if (agree >= 2) return { equal: false, rule: "undecided" };
     }
     return { equal: false, rule: "undecided" };
   } catch (err) {
     if (err instanceof Unevaluable || err instanceof RangeError) return { equal: false, rule: "structure" };
     throw err;
-  }
-}
-
-function isExactPair(g: Node, p: Node): boolean {
-  try {
-    return tryExact(g, new Map()).kind === "exact" && tryExact(p, new Map()).kind === "exact";
-  } catch {
-    return false;
   }
 }
 

@@ -55,7 +55,11 @@ const GOLD_CACHE_SIZE = 512;
 
 interface ParsedAnswer {
   readonly text: string;
+  /** normalizeAnswer(text), for the identical-text shortcut. */
+  readonly normalized: string;
   readonly node: Node | undefined;
+  /** print(node), the verdict's normalizedGold. */
+  readonly printed: string | null;
   readonly candidate: Candidate;
 }
 
@@ -80,14 +84,19 @@ function parseGold(gold: string): ParsedAnswer | null {
   for (const c of cands.slice(0, MAX_CANDIDATES)) {
     const node = tryParse(c);
     if (node) {
-      result = { text: c.text, node, candidate: c };
+      result = { text: c.text, normalized: normalizeAnswer(c.text), node, printed: print(node), candidate: c };
       break;
     }
   }
-  if (!result && cands[0]) result = { text: cands[0].text, node: undefined, candidate: cands[0] };
+  if (!result && cands[0]) result = { text: cands[0].text, normalized: normalizeAnswer(cands[0].text), node: undefined, printed: null, candidate: cands[0] };
   if (goldCache.size >= GOLD_CACHE_SIZE) goldCache.delete(goldCache.keys().next().value as string);
   goldCache.set(gold, result);
   return result;
+}
+
+/** Forgets parsed golds (benchmarks use it to time cold parses). */
+export function clearGoldCache(): void {
+  goldCache.clear();
 }
 
 function resolved(options: VerifyOptions) {
@@ -100,11 +109,11 @@ function resolved(options: VerifyOptions) {
   };
 }
 
-function verdict(correct: boolean, reason: VerifyReason, extracted: string | null, gold: Node | undefined, pred: Node | undefined, source?: AnswerSource): Verdict {
+function verdict(correct: boolean, reason: VerifyReason, extracted: string | null, gold: ParsedAnswer | undefined, pred: Node | undefined, source?: AnswerSource): Verdict {
   const v: Verdict = {
     correct,
     extracted,
-    normalizedGold: gold ? print(gold) : null,
+    normalizedGold: gold?.printed ?? null,
     normalizedPred: pred ? print(pred) : null,
     reason,
   };
@@ -123,7 +132,7 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
     if (!g) return verdict(false, "gold-unparsable", null, undefined, undefined);
     checkDeadlineNow();
     const cands = extractCandidates(String(response));
-    if (cands.length === 0) return verdict(false, "no-answer", null, g.node, undefined);
+    if (cands.length === 0) return verdict(false, "no-answer", null, g, undefined);
     let pred: Node | undefined;
     let used: Candidate = cands[0] as Candidate;
     for (const c of cands.slice(0, MAX_CANDIDATES)) {
@@ -135,13 +144,12 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
     }
     extracted = used.text;
     source = used.source;
-    const goldText = normalizeAnswer(g.text);
     const predText = normalizeAnswer(used.text);
-    if (goldText !== "" && goldText === predText) return verdict(true, "identical", extracted, g.node, pred, source);
+    if (g.normalized !== "" && g.normalized === predText) return verdict(true, "identical", extracted, g, pred, source);
     if (!g.node) return verdict(false, "gold-unparsable", extracted, undefined, pred, source);
-    if (!pred) return verdict(false, "unparsable", extracted, g.node, undefined, source);
+    if (!pred) return verdict(false, "unparsable", extracted, g, undefined, source);
     const cmp = new Comparer(opts).compare(g.node, pred);
-    return verdict(cmp.equal, cmp.rule, extracted, g.node, pred, source);
+    return verdict(cmp.equal, cmp.rule, extracted, g, pred, source);
   } catch (err) {
     if (err instanceof DeadlineExceeded) return verdict(false, "timeout", extracted, undefined, undefined, source);
     defaultLogger().debug(`verify: internal error: ${err instanceof Error ? err.message : String(err)}`);
