@@ -137,7 +137,8 @@ napi_value Rope(napi_env env, napi_callback_info info) {
   Call c(env, info, "rope", 10);
   int64_t tokens = c.size(0, "tokens"), heads = c.size(1, "heads"), headDim = c.size(2, "headDim");
   if (!c.failed && headDim % 2 != 0) c.fail_range("headDim = %lld must be even", (long long)headDim);
-  const int64_t half = headDim / 2, n = tokens * heads * headDim;
+  const int64_t half = headDim / 2;
+  const double n = static_cast<double>(tokens) * heads * headDim;
   const float* x = c.f32(3, "x", n);
   const int32_t* positions = c.i32(4, "positions", tokens);
   size_t cosLen = 0, sinLen = 0;
@@ -205,7 +206,8 @@ bool attention_args(Call& c, AttnArgs& a, bool backward) {
     c.fail_range("kvLen = %lld exceeds the KV capacity Tk = %lld", (long long)a.kvLen, (long long)a.Tk);
     return false;
   }
-  const int64_t nq = a.B * a.Tq * a.H * a.D, nk = a.B * a.Tk * a.Hkv * a.D, nl = a.B * a.H * a.Tq;
+  const double nq = static_cast<double>(a.B) * a.Tq * a.H * a.D, nk = static_cast<double>(a.B) * a.Tk * a.Hkv * a.D,
+               nl = static_cast<double>(a.B) * a.H * a.Tq;
   a.q = c.f32(8, "q", nq);
   a.k = c.f32(9, "k", nk);
   a.v = c.f32(10, "v", nk);
@@ -280,7 +282,7 @@ napi_value EmbeddingBackward(napi_env env, napi_callback_info info) {
 napi_value LogprobForward(napi_env env, napi_callback_info info) {
   Call c(env, info, "logprobForward", 6);
   int64_t rows = c.size(0, "rows"), V = c.size(1, "V");
-  const float* logits = c.f32(2, "logits", rows * V);
+  const float* logits = c.f32(2, "logits", static_cast<double>(rows) * V);
   const int32_t* targets = c.i32(3, "targets", rows);
   float* logp = c.f32(4, "logp", rows);
   float* lse = c.f32(5, "lse", rows);
@@ -292,7 +294,7 @@ napi_value LogprobForward(napi_env env, napi_callback_info info) {
 napi_value LogprobBackward(napi_env env, napi_callback_info info) {
   Call c(env, info, "logprobBackward", 7);
   int64_t rows = c.size(0, "rows"), V = c.size(1, "V");
-  const float* logits = c.f32(2, "logits", rows * V);
+  const float* logits = c.f32(2, "logits", static_cast<double>(rows) * V);
   const int32_t* targets = c.i32(3, "targets", rows);
   const float* lse = c.f32(4, "lse", rows);
   const float* dlogp = c.f32(5, "dlogp", rows);
@@ -305,7 +307,7 @@ napi_value LogprobBackward(napi_env env, napi_callback_info info) {
 napi_value Entropy(napi_env env, napi_callback_info info) {
   Call c(env, info, "entropy", 4);
   int64_t rows = c.size(0, "rows"), V = c.size(1, "V");
-  const float* logits = c.f32(2, "logits", rows * V);
+  const float* logits = c.f32(2, "logits", static_cast<double>(rows) * V);
   float* out = c.f32(3, "out", rows);
   if (c.failed) return nullptr;
   c.table->entropy(rows, V, logits, out);

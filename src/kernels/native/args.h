@@ -68,8 +68,9 @@ struct Call {
   int64_t size(size_t i, const char* name) {
     double d = num(i, name);
     if (failed) return 0;
-    if (!(d >= 0) || d != floor(d) || d > 9.007199254740991e15) {
-      fail_range("%s must be a non-negative integer, got %g", name, d);
+    // below 2^31, so products of two sizes fit in int64; longer products are checked in double
+    if (!(d >= 0) || d != floor(d) || d > 2147483647.0) {
+      fail_range("%s must be a non-negative integer below 2^31, got %g", name, d);
       return 0;
     }
     return static_cast<int64_t>(d);
@@ -85,7 +86,7 @@ struct Call {
     return !failed && napi_typeof(env, argv[i], &t) == napi_ok && (t == napi_null || t == napi_undefined);
   }
   // A typed array of the given kind with at least `need` elements.
-  void* array(size_t i, const char* name, napi_typedarray_type want, const char* kind, int64_t need, size_t* len) {
+  void* array(size_t i, const char* name, napi_typedarray_type want, const char* kind, double need, size_t* len) {
     if (failed) return nullptr;
     bool is = false;
     napi_typedarray_type type;
@@ -96,20 +97,20 @@ struct Call {
       fail_type("%s must be a %s", name, kind);
       return nullptr;
     }
-    if (static_cast<int64_t>(length) < need) {
-      fail_range("%s has %zu elements but the sizes given need %lld", name, length, static_cast<long long>(need));
+    if (static_cast<double>(length) < need) {
+      fail_range("%s has %zu elements but the sizes given need %.0f", name, length, need);
       return nullptr;
     }
     if (len) *len = length;
     return data;
   }
-  float* f32(size_t i, const char* name, int64_t need, size_t* len = nullptr) {
+  float* f32(size_t i, const char* name, double need, size_t* len = nullptr) {
     return static_cast<float*>(array(i, name, napi_float32_array, "Float32Array", need, len));
   }
-  const int32_t* i32(size_t i, const char* name, int64_t need) {
+  const int32_t* i32(size_t i, const char* name, double need) {
     return static_cast<const int32_t*>(array(i, name, napi_int32_array, "Int32Array", need, nullptr));
   }
-  const uint8_t* u8(size_t i, const char* name, int64_t need) {
+  const uint8_t* u8(size_t i, const char* name, double need) {
     return static_cast<const uint8_t*>(array(i, name, napi_uint8_array, "Uint8Array", need, nullptr));
   }
   napi_value undefined() {
@@ -120,9 +121,9 @@ struct Call {
 };
 
 // Elements a batch of (rows x cols) matrices with row stride ld spans.
-inline int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
+inline double extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
   if (batch == 0 || rows == 0 || cols == 0) return 0;
-  return (batch - 1) * stride + (rows - 1) * ld + cols;
+  return static_cast<double>(batch - 1) * stride + static_cast<double>(rows - 1) * ld + static_cast<double>(cols);
 }
 
 }  // namespace binding
