@@ -35,7 +35,12 @@ interface Span {
 }
 
 const MAX_JOINED = 20;
-const DISCOURSE = /\b(but|thus|so|therefore|hence|however|wait|actually|instead|rather|correction|no|not)\b/i;
+const DISCOURSE = /\b(but|thus|so|then|therefore|hence|however|wait|actually|instead|rather|correction|no|not)\b/i;
+/** Words between two boxes other than connectives and LaTeX spacing: more than two means prose, not a list. */
+function proseWords(between: string): number {
+  const words = between.replace(/\\[a-zA-Z]+/g, " ").match(/[A-Za-z]{3,}/g) ?? [];
+  return words.filter((w) => !/^(and|or)$/i.test(w)).length;
+}
 const CONNECTIVE = /\b(and|or)\b|[,;]/i;
 
 function isSpace(c: string | undefined): boolean {
@@ -91,7 +96,7 @@ export function lastBoxed(s: string): Candidate | undefined {
     const between = s.slice(parg.end, leftStart);
     const content = parg.content.trim();
     const close = between.length < 10 && !DISCOURSE.test(between);
-    const listed = between.length < 70 && CONNECTIVE.test(between) && !DISCOURSE.test(between) && content !== contents[0];
+    const listed = between.length < 70 && CONNECTIVE.test(between) && !DISCOURSE.test(between) && proseWords(between) <= 2 && content !== contents[0];
     if (!close && !listed) break;
     if (content !== contents[0]) contents.unshift(content);
     leftStart = prev.start;
@@ -157,16 +162,27 @@ const PERCENT_AFTER = /^\s*(?:\\?%|percentage\b|percent\b|pct\b)/i;
 /** A math span with the spans joined to it by "and"/"or"/"," on its left, and a trailing percent sign. */
 function joinSpans(s: string, spans: Span[], idx: number): Candidate {
   const last = spans[idx] as Span;
-  const parts = [last.content.trim()];
+  // each part is a list of pieces: pieces of one expression split by a stray "$ $" are glued back
+  const parts: string[][] = [[last.content.trim()]];
   let k = idx;
   while (k > 0 && parts.length < 6) {
     const prev = spans[k - 1] as Span;
     const between = s.slice(prev.end, spans[k]?.start ?? 0);
+    const prevText = prev.content.trim();
+    const first = parts[0] as string[];
+    if (/^\s*$/.test(between) && (/[+\-*/=^(]$/.test(prevText) || /^[+\-*/=^)]/.test(first[0] ?? ""))) {
+      first.unshift(prevText);
+      k--;
+      continue;
+    }
     if (!/^\s*,?\s*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\})\s*)?,?\s*$/i.test(between) || !/[,a-z]/i.test(between)) break;
-    parts.unshift(prev.content.trim());
+    parts.unshift([prevText]);
     k--;
   }
-  let text = parts.filter((p) => p !== "").join(", ");
+  let text = parts
+    .map((p) => p.join(" "))
+    .filter((p) => p !== "")
+    .join(", ");
   let end = last.end;
   const pct = PERCENT_AFTER.exec(s.slice(last.end, last.end + 20));
   if (pct) {
@@ -218,7 +234,12 @@ function answerAt(s: string, pos: number, spans: Span[], source: AnswerSource): 
   if (spanIdx >= 0) {
     // include the spans joined after this one ("$12$ and $13$")
     let j = spanIdx;
-    while (j + 1 < spans.length && /^\s*,?\s*(?:and|or)?\s*,?\s*$/i.test(s.slice((spans[j] as Span).end, (spans[j + 1] as Span).start)) && j - spanIdx < 5) j++;
+    while (j + 1 < spans.length && j - spanIdx < 5) {
+      const between = s.slice((spans[j] as Span).end, (spans[j + 1] as Span).start);
+      const glued = /^\s*$/.test(between) && (/[+\-*/=^(]\s*$/.test((spans[j] as Span).content) || /^\s*[+\-*/=^)]/.test((spans[j + 1] as Span).content));
+      if (!glued && !(/^\s*,?\s*(?:and|or)?\s*,?\s*$/i.test(between) && /[,a-z]/i.test(between))) break;
+      j++;
+    }
     const c = joinSpans(s, spans.slice(spanIdx, j + 1), j - spanIdx);
     return { ...c, source };
   }

@@ -579,6 +579,7 @@ export class Parser {
   }
 
   parseCmd(tok: Extract<Tok, { t: "cmd" }>): Node {
+    if (UNSUPPORTED.has(tok.name)) this.fail(`\\${tok.name} is not supported`);
     if (KNOWN_COMMANDS.has(tok.name)) {
       this.next();
       return parseCommand(this, tok.name);
@@ -741,6 +742,8 @@ export class Parser {
 }
 
 const FUNCTION_LETTERS = new Set(["f", "g", "h", "F", "G", "H"]);
+/** Calculus and limits: no value can be computed, and guessing a parse would be worse than refusing. */
+const UNSUPPORTED = new Set(["int", "iint", "iiint", "oint", "lim", "limsup", "liminf", "varlimsup", "varliminf"]);
 
 /** Words read as functions or constants in both plain and LaTeX text. */
 export const WORDS = new Map<string, string>([
