@@ -73,8 +73,12 @@ function loadAddon(path: string): Loaded {
   } else {
     try {
       const addon = createRequire(import.meta.url)(path) as NativeAddon;
-      addon.info();
-      loaded = { ok: true, addon };
+      const fns = addon.kernels(addon.info().best) as unknown as Record<string, unknown>;
+      const missing = Object.keys(referenceKernels).filter((name) => name !== "info" && typeof fns[name] !== "function");
+      loaded =
+        missing.length === 0
+          ? { ok: true, addon }
+          : { ok: false, reason: `the native addon at ${path} is out of date (it lacks ${missing.join(", ")})` };
     } catch (err) {
       loaded = { ok: false, reason: `the native addon at ${path} failed to load: ${err instanceof Error ? err.message : String(err)}` };
     }
