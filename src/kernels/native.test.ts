@@ -136,6 +136,11 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           ref.sumRows(rows, cols, x, sr);
           expectClose(`sumRows ${rows}x${cols}`, sn, sr, 1e-4, 1e-4);
         }
+        // views start at their own element 0 and stop at their own length
+        const big = rand(40), ys = new Float32Array(40);
+        nk().axpy(5, 2, big.subarray(30), ys.subarray(10, 15));
+        expectClose("axpy on views", ys.subarray(9, 16), Float32Array.from([0, ...Array.from(big.subarray(30, 35), (v) => 2 * v), 0]));
+        expect(() => nk().axpy(6, 1, big.subarray(35), ys)).toThrow(/axpy: x has 5 elements but the sizes given need 6/);
         const x = rand(37), bias = rand(37);
         const alias = x.slice();
         nk().addBias(1, 37, alias, bias, alias);
