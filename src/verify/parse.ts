@@ -8,87 +8,21 @@
  * the verification deadline.
  */
 import { GvmError } from "../util/errors.js";
-import { type FnName, type Node, type RelOp, num, sym } from "./ast.js";
+import { type FnName, type Node, type RelOp, num } from "./ast.js";
 import { checkDeadline } from "./deadline.js";
 import { lexAt, readGroup, type LexMode, type Tok } from "./lexer.js";
-import { parseDecimal, rat } from "./rational.js";
+import { rat } from "./rational.js";
+import { IMPLIES, MUL_CMDS, NON_VALUE_CMDS, REL_OPS, SET_OPS } from "./parse-tables.js";
 import { parseCommand, KNOWN_COMMANDS } from "./parse-commands.js";
+import { isQuantity, isUnitWord, letterNode, numberNode, parseBracketed, parseLetters, parseTextTok, primed, printDigits, symbolTail } from "./parse-atoms.js";
+
+export { isUnitWord, numberNode, WORDS } from "./parse-atoms.js";
 
 /** The answer text could not be read as mathematics; verify() reports it as "unparsable". */
 export class AnswerParseError extends GvmError {}
 
 export const MAX_PARSE_CHARS = 6000;
 const MAX_DEPTH = 150;
-
-const REL_OPS = new Map<string, RelOp>([
-  ["=", "="],
-  ["<", "<"],
-  [">", ">"],
-  ["<=", "<="],
-  [">=", ">="],
-  ["!=", "!="],
-  ["to", "to"],
-  ["le", "<="],
-  ["leq", "<="],
-  ["leqslant", "<="],
-  ["leqq", "<="],
-  ["lt", "<"],
-  ["ge", ">="],
-  ["geq", ">="],
-  ["geqslant", ">="],
-  ["geqq", ">="],
-  ["gt", ">"],
-  ["ne", "!="],
-  ["neq", "!="],
-  ["approx", "approx"],
-  ["simeq", "approx"],
-  ["thickapprox", "approx"],
-  ["equiv", "equiv"],
-  ["cong", "equiv"],
-  ["in", "in"],
-  ["notin", "notin"],
-  ["subset", "subset"],
-  ["subseteq", "subset"],
-  ["rightarrow", "to"],
-  ["longrightarrow", "to"],
-  ["mapsto", "to"],
-]);
-
-const IMPLIES = new Set(["Rightarrow", "implies", "Longrightarrow", "iff", "Leftrightarrow", "therefore"]);
-const SET_OPS = new Map<string, "cup" | "cap" | "minus">([
-  ["cup", "cup"],
-  ["bigcup", "cup"],
-  ["cap", "cap"],
-  ["bigcap", "cap"],
-  ["setminus", "minus"],
-  ["backslash", "minus"],
-]);
-const MUL_CMDS = new Set(["cdot", "times", "ast", "star", "bullet", "cdotp"]);
-/** Commands that cannot begin an implicit factor. */
-const NON_VALUE_CMDS = new Set([
-  ...REL_OPS.keys(),
-  ...IMPLIES,
-  ...SET_OPS.keys(),
-  ...MUL_CMDS,
-  "div",
-  "pm",
-  "mp",
-  "rangle",
-  "rfloor",
-  "rceil",
-  "rvert",
-  "rVert",
-  "end",
-  "circ",
-  "degree",
-  "%",
-  "prime",
-  "mid",
-  "colon",
-  "pmod",
-  "bmod",
-  "mod",
-]);
 
 export function isSeparatorText(content: string): boolean {
   return /^\s*,?\s*(and|or|und|et|y|ou)?\s*,?\s*$/i.test(content) && /\S/.test(content);
@@ -384,6 +318,11 @@ export class Parser {
     this.pos = save;
   }
 
+  /** Parses a fragment (the content of \\text{...}) one level deeper, or undefined if it is not mathematics. */
+  sub(content: string): Node | undefined {
+    return subParse(content, this.mode, this.baseDepth + 1);
+  }
+
   textIsMath(content: string): boolean {
     return /^[\s\d.,+\-*/^()]*$/.test(content) && /\d/.test(content);
   }
@@ -560,16 +499,16 @@ export class Parser {
         node = numberNode(tok.text, this);
         break;
       case "letters":
-        node = this.parseLetters(tok);
+        node = parseLetters(this, tok);
         break;
       case "cmd":
         node = this.parseCmd(tok);
         break;
       case "text":
-        node = this.parseTextTok(tok);
+        node = parseTextTok(this, tok);
         break;
       case "op":
-        node = this.parseBracketed(tok);
+        node = parseBracketed(this, tok);
         break;
       default:
         this.fail("unexpected end of answer");
@@ -601,128 +540,8 @@ export class Parser {
     return this.symbolTail(tok.name);
   }
 
-  /** After a symbol name: subscript, primes, and function application f(x). */
   symbolTail(name: string): Node {
-    let full = name;
-    if (this.isOp(this.peek(), "_")) {
-      this.next();
-      full += `_${this.readRawArg()}`;
-    }
-    while (this.isOp(this.peek(), "'")) {
-      this.next();
-      full += "'";
-    }
-    if (full === "e") return { k: "const", name: "e" };
-    if (full === "i") return { k: "const", name: "i" };
-    const tok = this.peek();
-    if (this.isOp(tok, "(") && !tok.space) {
-      const save = this.pos;
-      const arg = this.parsePrimary();
-      const args = arg.k === "tuple" ? arg.items : [arg];
-      const atomic = arg.k === "sym" || arg.k === "num" || arg.k === "const" || arg.k === "tuple" || (arg.k === "neg" && arg.arg.k === "num");
-      if (atomic || FUNCTION_LETTERS.has(name) || full !== name) return { k: "apply", name: full, args };
-      this.pos = save;
-    }
-    return sym(full);
-  }
-
-  parseLetters(tok: Extract<Tok, { t: "letters" }>): Node {
-    const text = tok.text;
-    const word = WORDS.get(text) ?? WORDS.get(text.toLowerCase());
-    if (word !== undefined && (text.length > 1 || word === "pi")) {
-      this.next();
-      if (word === "pi") return { k: "const", name: "pi" };
-      if (word === "inf") return { k: "const", name: "inf" };
-      return parseCommand(this, word);
-    }
-    // "sinx", "lnx": a function word glued to its argument
-    for (const [w, f] of WORDS) {
-      if (f.length > 1 && f !== "inf" && w.length >= 2 && text.length > w.length && text.length <= w.length + 2 && text.startsWith(w)) {
-        this.pos = tok.start + w.length;
-        return parseCommand(this, f);
-      }
-    }
-    if (text.length === 1) {
-      this.next();
-      return this.symbolTail(text);
-    }
-    // TeX reads "ab" as a*b; the last letter keeps its subscript or argument
-    this.pos = tok.end;
-    const last = this.symbolTail(text[text.length - 1] as string);
-    const factors: Node[] = [...text.slice(0, -1)].map(letterNode);
-    factors.push(last);
-    return { k: "mul", args: factors };
-  }
-
-  parseTextTok(tok: Extract<Tok, { t: "text" }>): Node {
-    this.next();
-    const content = tok.content.trim();
-    if (tok.cmd === "operatorname") {
-      const f = WORDS.get(content) ?? WORDS.get(content.toLowerCase());
-      if (f !== undefined && f.length > 1) return parseCommand(this, f);
-      return this.symbolTail(content);
-    }
-    const mathFont = tok.cmd.startsWith("math") || tok.cmd === "boldsymbol" || tok.cmd === "bm" || tok.cmd === "pmb";
-    if (content === "") return this.fail("empty text");
-    if (mathFont || this.textIsMath(content) || /^\\?[a-zA-Z]$/.test(content)) {
-      if (/^[a-zA-Z]$/.test(content) && !mathFont) return { k: "text", text: content };
-      const inner = subParse(content, this.mode, this.baseDepth + 1);
-      if (inner) return inner;
-    }
-    const choice = /^\(\s*([A-Za-z])\s*\)$/.exec(content);
-    if (choice) return { k: "text", text: choice[1] as string };
-    return { k: "text", text: content.replace(/\s+/g, " ") };
-  }
-
-  parseBracketed(tok: Extract<Tok, { t: "op" }>): Node {
-    switch (tok.v) {
-      case "(":
-      case "[": {
-        this.next();
-        const items = this.parseItems();
-        const close = this.next();
-        if (close.t !== "op" || (close.v !== ")" && close.v !== "]")) this.fail(`unclosed "${tok.v}"`);
-        if (items.length === 1) {
-          if (tok.v === close.v.replace(")", "(").replace("]", "[")) return items[0] as Node;
-          this.fail("mismatched brackets");
-        }
-        if (items.length === 2 && !(tok.v === "(" && close.v === ")")) {
-          return { k: "interval", lo: items[0] as Node, hi: items[1] as Node, loOpen: tok.v === "(", hiOpen: close.v === ")" };
-        }
-        if (tok.v !== close.v.replace(")", "(").replace("]", "[")) this.fail("mismatched brackets");
-        return { k: "tuple", items, delim: tok.v === "(" ? "(" : "[" };
-      }
-      case "{": {
-        this.next();
-        if (this.isOp(this.peek(), "}")) {
-          this.next();
-          return { k: "set", items: [] };
-        }
-        const inner = this.parseGroups();
-        this.expectOp("}");
-        return inner;
-      }
-      case "\\{": {
-        this.next();
-        if (this.isOp(this.peek(), "\\}")) {
-          this.next();
-          return { k: "set", items: [] };
-        }
-        const items = this.parseItems();
-        this.expectOp("\\}");
-        return { k: "set", items };
-      }
-      case "|": {
-        this.next();
-        this.absDepth++;
-        const inner = this.parseGroups();
-        this.absDepth--;
-        this.expectOp("|");
-        return { k: "fn", name: "abs", args: [inner] };
-      }
-      default:
-        return this.fail(`unexpected "${tok.v}"`);
-    }
+    return symbolTail(this, name);
   }
 
   /** Items inside brackets: "," and ";" both separate. */
@@ -741,77 +560,8 @@ export class Parser {
   }
 }
 
-const FUNCTION_LETTERS = new Set(["f", "g", "h", "F", "G", "H"]);
 /** Calculus and limits: no value can be computed, and guessing a parse would be worse than refusing. */
 const UNSUPPORTED = new Set(["int", "iint", "iiint", "oint", "lim", "limsup", "liminf", "varlimsup", "varliminf"]);
-
-/** Words read as functions or constants in both plain and LaTeX text. */
-export const WORDS = new Map<string, string>([
-  ["sqrt", "sqrt"],
-  ["sin", "sin"],
-  ["cos", "cos"],
-  ["tan", "tan"],
-  ["cot", "cot"],
-  ["sec", "sec"],
-  ["csc", "csc"],
-  ["arcsin", "arcsin"],
-  ["arccos", "arccos"],
-  ["arctan", "arctan"],
-  ["asin", "arcsin"],
-  ["acos", "arccos"],
-  ["atan", "arctan"],
-  ["sinh", "sinh"],
-  ["cosh", "cosh"],
-  ["tanh", "tanh"],
-  ["ln", "ln"],
-  ["log", "log"],
-  ["exp", "exp"],
-  ["abs", "abs"],
-  ["pi", "pi"],
-  ["infinity", "inf"],
-  ["infty", "inf"],
-  ["inf", "inf"],
-  ["gcd", "gcd"],
-  ["lcm", "lcm"],
-  ["floor", "floor"],
-  ["ceil", "ceil"],
-]);
-
-const UNIT_WORDS = new Set(
-  "cm mm km kg mg ml mL dm nm um ft in yd mi mph kmh kph sec secs min mins hr hrs h hour hours minute minutes second seconds day days week weeks month months year years meter meters metre metres mile miles inch inches foot feet yard yards gram grams kilogram kilograms liter liters litre litres dollar dollars cent cents units unit degree degrees deg rad radians percent pct yuan euros euro pounds pound cal kcal mol cm2 sq square cubic"
-    .split(" "),
-);
-
-export function isUnitWord(w: string): boolean {
-  return UNIT_WORDS.has(w);
-}
-
-function isQuantity(n: Node): boolean {
-  return n.k === "num" || n.k === "const" || (n.k === "pow" && isQuantity(n.base)) || n.k === "div" || n.k === "fn";
-}
-
-function letterNode(c: string): Node {
-  if (c === "e") return { k: "const", name: "e" };
-  if (c === "i") return { k: "const", name: "i" };
-  return sym(c);
-}
-
-function primed(n: Node): Node {
-  if (n.k === "sym") return sym(`${n.name}'`);
-  if (n.k === "apply") return { k: "apply", name: `${n.name}'`, args: n.args };
-  return { k: "apply", name: "prime", args: [n] };
-}
-
-function printDigits(n: Node): string {
-  if (n.k !== "num" || n.q.d !== 1n || n.q.n < 0n) return "";
-  return n.q.n.toString();
-}
-
-export function numberNode(text: string, p: { fail(m: string): never }): Node {
-  const q = parseDecimal(text);
-  if (!q) return p.fail(`bad number ${text}`);
-  return num(q, /[.eE]/.test(text));
-}
 
 /** Parses a fragment (text content, a subscript) or returns undefined if it is not mathematics. */
 export function subParse(content: string, mode: LexMode, depth: number): Node | undefined {
