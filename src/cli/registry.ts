@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   train: { summary: "Train with RAFT / RAFT++ / GRPO and a sample-allocation strategy (resumable).", load: async () => (await import("./train.js")).trainCommand },
   demo: { summary: "Run the main demo (what `npm start` runs).", load: async () => (await import("./demo.js")).demoCommand },
   eval: { summary: "Evaluate models on the paper's benchmarks, any JSONL/Parquet set or the built-in suite (avg@k, pass@k, maj@k).", load: async () => (await import("./eval.js")).evalCommand },
+  report: { summary: "Write an HTML report with charts (accuracy vs samples / wall-clock / steps, allocation) from run directories.", load: async () => (await import("./report.js")).reportCommand },
   allocate: { summary: "Split a sampling budget over prompts (GVM or uniform) from per-prompt stats in JSONL.", load: async () => (await import("./allocate.js")).allocateCommand },
   verify: { summary: "Check final answers against gold answers: one pair, or a JSONL file on all cores.", load: async () => (await import("./verify.js")).verifyCommand },
 };

@@ -1,0 +1,106 @@
+/**
+ * Reading what the report shows: training run directories (metrics.jsonl
+ * records of src/train/records.ts) and evaluation directories (summary.json
+ * of `gvm eval`). A torn last line (a run killed mid-write, or still
+ * running) is tolerated; any other malformed line is an error naming the
+ * file and line.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { type EvalSummary, readEvalSummary } from "../eval/index.js";
+import type { EvalRecord, IterationRecord, MetricsRecord, RunRecord, StepRecord } from "../train/records.js";
+import { DataError } from "../util/errors.js";
+import { defaultLogger, type Logger } from "../util/log.js";
+
+export interface RunData {
+  dir: string;
+  run: RunRecord;
+  steps: StepRecord[];
+  iterations: IterationRecord[];
+  evals: EvalRecord[];
+  /** Evaluations of this run's checkpoints (RUN_DIR/eval/<label>/summary.json). */
+  evalSummaries: EvalSummary[];
+}
+
+export interface ReportInputs {
+  runs: RunData[];
+  /** Evaluation summaries given directly (not inside a run). */
+  evalSummaries: EvalSummary[];
+}
+
+const KINDS = new Set(["run", "step", "iteration", "eval"]);
+
+/** Reads one run directory's metrics.jsonl. */
+export function readRun(dir: string, logger: Logger = defaultLogger()): RunData {
+  const path = join(dir, "metrics.jsonl");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new DataError(`${path}: cannot read (${err instanceof Error ? err.message : String(err)}); is ${dir} a run directory?`);
+  }
+  const lines = text.split("\n");
+  const records: MetricsRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      if (lines.slice(i + 1).every((l) => l.trim() === "")) {
+        logger.warn(`${path}:${i + 1}: ignoring a torn last line (run killed mid-write or still running)`);
+        return;
+      }
+      throw new DataError(`${path}:${i + 1}: not valid JSON`);
+    }
+    const kind = (r as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== "string" || !KINDS.has(kind)) throw new DataError(`${path}:${i + 1}: expected a record with kind run, step, iteration or eval, got kind ${JSON.stringify(kind)}`);
+    records.push(r as MetricsRecord);
+  });
+  const run = records.find((r): r is RunRecord => r.kind === "run");
+  if (!run) throw new DataError(`${path}: no "run" record (the first line a training run writes)`);
+  const byIter = <T extends { iter: number }>(xs: T[]) => xs.sort((a, b) => a.iter - b.iter);
+  return {
+    dir,
+    run,
+    steps: records.filter((r): r is StepRecord => r.kind === "step").sort((a, b) => a.step - b.step),
+    iterations: byIter(records.filter((r): r is IterationRecord => r.kind === "iteration")),
+    evals: byIter(records.filter((r): r is EvalRecord => r.kind === "eval")),
+    evalSummaries: summariesUnder(join(dir, "eval")),
+  };
+}
+
+/** Evaluation summaries in dir/<label>/summary.json (none when dir is absent). */
+function summariesUnder(dir: string): EvalSummary[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir)
+    .sort()
+    .filter((name) => existsSync(join(dir, name, "summary.json")))
+    .map((name) => readEvalSummary(join(dir, name)));
+}
+
+/**
+ * Sorts report arguments into run directories (metrics.jsonl), evaluation
+ * directories (summary.json) and evaluation roots (subdirectories with
+ * summary.json, as `gvm eval --out` writes).
+ */
+export function readInputs(paths: readonly string[], logger: Logger = defaultLogger()): ReportInputs {
+  const runs: RunData[] = [];
+  const evalSummaries: EvalSummary[] = [];
+  for (const p of paths) {
+    if (!existsSync(p) || !statSync(p).isDirectory()) throw new DataError(`${p}: not a directory (expected a run directory or an evaluation directory)`);
+    if (existsSync(join(p, "metrics.jsonl"))) runs.push(readRun(p, logger));
+    else if (existsSync(join(p, "summary.json"))) evalSummaries.push(readEvalSummary(p));
+    else {
+      const found = summariesUnder(p);
+      if (found.length === 0) throw new DataError(`${p}: neither a run directory (no metrics.jsonl) nor an evaluation directory (no summary.json in it or its subdirectories)`);
+      evalSummaries.push(...found);
+    }
+  }
+  return { runs, evalSummaries };
+}
+
+/** A run's name in legends: its label, and its seed when seeds are grouped. */
+export function runName(r: RunData): string {
+  return `${r.run.label} (seed ${r.run.seed}, ${basename(r.dir)})`;
+}
