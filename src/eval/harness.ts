@@ -180,7 +180,8 @@ export async function evaluateProblems(o: EvaluateOptions): Promise<ProblemRecor
     });
     for (const r of records) correctSum += r.correct;
     responsesDone += records.length * settings.k;
-    o.progress?.tick(0, `acc ${(correctSum / responsesDone).toFixed(3)}`);
+    // The last batch's accuracy is shown by the caller's finish(); a tick at 100% would draw twice.
+    if (start + chunk < pending.length) o.progress?.tick(0, `acc ${(correctSum / responsesDone).toFixed(3)}`);
     o.onRecords?.(records);
     out.push(...records);
   }

@@ -201,8 +201,8 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       onRecords: (records) => o.dir.append(set.name, records),
       progress: bar,
     });
-    bar.finish();
     sets[set.name] = summarizeSet(set.name, [...done, ...fresh]);
+    bar.finish(`acc ${(sets[set.name] as SetSummary).avg.toFixed(3)}`);
     o.dir.writeSummary(summary());
   }
   return summary();

@@ -51,6 +51,15 @@ describe("loadConfig", () => {
     expect(c.seed).toBe(7);
   });
 
+  it("lays typed values (command-line flags) over the file, and --set over both", () => {
+    const y = tmp("v.yaml", "seed: 3\ntrain:\n  lr: 0.01\n");
+    const c = loadConfig(schema, { file: y, values: [["train.lr", 0.5], ["train.steps", undefined], ["tags", ["x: y"]]], overrides: ["train.lr=0.25"] });
+    expect(c.train).toEqual({ lr: 0.25, method: "raftpp", steps: 10 });
+    expect(c.tags).toEqual(["x: y"]);
+    expect(c.seed).toBe(3);
+    expect(() => loadConfig(schema, { values: [["train.method", "ppo"]] })).toThrow(/command-line options: invalid config:\n {2}field 'train\.method' is "ppo"/);
+  });
+
   it("types override values as YAML scalars", () => {
     expect(parseOverride("a.b=3").value).toBe(3);
     expect(parseOverride("a=true").value).toBe(true);
