@@ -73,7 +73,7 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           [150, 40, 300, 1], // M > MC, K > KC: several blocks, threaded
           [64, 70, 33, 4], // batched products, threaded over the batch
           [3, 3100, 5, 1], // N > NC
-          [600, 20, 10, 1], // tall tiles cut into slices
+          [600, 20, 10, 1], // tall: several MC blocks per thread
         ];
         for (const [M, N, K, batch] of shapes)
           for (const ta of [false, true])

@@ -330,14 +330,8 @@ static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, flo
       }
     }
   }
-  // Tall tiles are cut into up to 4 slices claimed dynamically, so a thread
-  // the OS preempts (a shared machine) delays a slice, not half the product.
-  // Slices keep >= 96 rows, where re-packing B per slice costs a few percent.
-  const int64_t rowsPerTile = ceil_div(mPanels, bestTm) * MR;
-  const int64_t slices = imax(1, imin(4, rowsPerTile / 96));
-  const int64_t tm = bestTm * slices;
-  TileJob job{&g, A, B, C, tm, bestTn, ceil_div(mPanels, tm) * MR, ceil_div(nPanels, bestTn) * NR};
-  parallel_for(tm * bestTn, 1, run_tile, &job);
+  TileJob job{&g, A, B, C, bestTm, bestTn, ceil_div(mPanels, bestTm) * MR, ceil_div(nPanels, bestTn) * NR};
+  parallel_for(bestTm * bestTn, 1, run_tile, &job);
 }
 
 struct BatchJob {
