@@ -62,7 +62,7 @@ export class Comparer {
   }
 
   private note(rule: CompareRule): true {
-    this.rule ??= rule;
+    this.rule = rule;
     return true;
   }
 

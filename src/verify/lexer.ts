@@ -2,9 +2,10 @@
  * On-demand tokenizer for normalized answer text, LaTeX or plain. The parser
  * asks for one token at a position (so "\frac12" can take its arguments one
  * character at a time, as TeX does). "plain" mode, used for answers that were
- * not inside math delimiters, also reads a decimal comma ("2,74") and space
- * thousands ("1 000"); both modes read comma thousands ("7,425,000") and
- * scientific notation ("7.02e5").
+ * not inside math delimiters, also reads space thousands ("1 000"); both modes
+ * read comma thousands ("7,425,000") and scientific notation ("7.02e5"). A
+ * decimal comma ("2,74") is ambiguous with a list and is handled by verify.ts,
+ * which tries both readings.
  */
 
 export type LexMode = "latex" | "plain";
@@ -159,10 +160,10 @@ function lexNumber(s: string, start: number, mode: LexMode): { text: string; end
     intPart = s.slice(i, e);
     i = e;
     // thousands groups: first group 1-3 digits (not a lone 0), then groups of exactly 3;
-    // right after "(" or "," a single group is a list item: (12,102) is a pair
+    // not for an item of a list ("(12,102)", "27,54,108") and not when more comma-numbers follow
     const prev = s[start - 1];
-    const minGroups = prev === "(" || prev === "[" || prev === "{" || prev === "," ? 2 : 1;
-    if (intPart.length <= 3 && intPart[0] !== "0") {
+    const listItem = prev === "(" || prev === "[" || prev === "{" || prev === "," || prev === ";";
+    if (!listItem && intPart.length <= 3 && intPart[0] !== "0") {
       let j = i;
       let grouped = intPart;
       for (;;) {
@@ -171,21 +172,13 @@ function lexNumber(s: string, start: number, mode: LexMode): { text: string; end
         const k = j + sep;
         const e2 = readDigits(s, k);
         if (e2 - k !== 3) break;
-        // "1,234.5" fine; "1,2345" is not a thousands group
         grouped += s.slice(k, e2);
         j = e2;
       }
-      if (j !== i && (grouped.length - intPart.length) / 3 >= minGroups) {
+      const moreItems = s[j] === "," && isDigit(s[j + 1]);
+      if (j !== i && !moreItems) {
         intPart = grouped;
         i = j;
-      }
-    }
-    if (mode === "plain" && minGroups === 1 && s[i] === "," && isDigit(s[i + 1])) {
-      const e2 = readDigits(s, i + 1);
-      const frac = s.slice(i + 1, e2);
-      const ambiguousThousands = frac.length === 3 && intPart.length <= 3 && intPart !== "0";
-      if (!ambiguousThousands && s[e2] !== "," && s[e2] !== ".") {
-        return { text: `${intPart}.${frac}`, end: e2 };
       }
     }
   }

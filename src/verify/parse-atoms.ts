@@ -56,12 +56,9 @@ export function parseLetters(p: Parser, tok: Extract<Tok, { t: "letters" }>): No
     p.next();
     return symbolTail(p, text);
   }
-  // TeX reads "ab" as a*b; the last letter keeps its subscript or argument
-  p.pos = tok.end;
-  const last = symbolTail(p, text[text.length - 1] as string);
-  const factors: Node[] = [...text.slice(0, -1)].map(letterNode);
-  factors.push(last);
-  return { k: "mul", args: factors };
+  // TeX reads "aM^2" as a*M^2: one letter is one factor; the rest are read as further factors
+  p.pos = tok.start + 1;
+  return letterNode(text[0] as string);
 }
 
 export function parseTextTok(p: Parser, tok: Extract<Tok, { t: "text" }>): Node {

@@ -35,7 +35,10 @@ describe("parser", () => {
 
   it("reads numbers: thousands, decimal commas in plain text, scientific notation", () => {
     expect(p("7,425,000")).toBe("7425000");
-    expect(p("1,22", "plain")).toBe("61/50");
+    expect(p("1,22", "plain")).toBe("1, 22");
+    expect(p("1\\frac{4}{5}")).toBe("((4/5)+1)");
+    expect(p("-137 \\frac{1}{2}")).toBe("(-((1/2)+137))");
+    expect(p("2\\frac{3}{2}")).toBe("((3/2)*2)");
     expect(p("1,22")).toBe("1, 22");
     expect(p("(12,102)")).toBe("(12, 102)");
     expect(p("1 000", "plain")).toBe("1000");

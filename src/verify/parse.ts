@@ -24,6 +24,12 @@ export class AnswerParseError extends GvmError {}
 export const MAX_PARSE_CHARS = 6000;
 const MAX_DEPTH = 150;
 
+/** A whole number followed by a proper fraction of whole numbers: 137\frac{1}{2}. */
+function isMixedNumber(whole: Node, frac: Node): boolean {
+  const nat = (n: Node): n is Extract<Node, { k: "num" }> => n.k === "num" && !n.float && n.q.d === 1n && n.q.n >= 0n;
+  return nat(whole) && frac.k === "div" && nat(frac.num) && nat(frac.den) && frac.num.q.n < frac.den.q.n && frac.num.q.n > 0n;
+}
+
 export function isSeparatorText(content: string): boolean {
   return /^\s*,?\s*(and|or|und|et|y|ou)?\s*,?\s*$/i.test(content) && /\S/.test(content);
 }
@@ -299,7 +305,20 @@ export class Parser {
           this.skipUnitPower();
           continue;
         }
-        factors.push(this.parsePow());
+        const next = this.parsePow();
+        const whole = factors.length === 1 ? (factors[0] as Node) : undefined;
+        if (whole && tok.t === "cmd") {
+          // "1\frac{4}{5}" is the mixed number 9/5, not 4/5; "-1\frac{4}{5}" is -9/5
+          if (isMixedNumber(whole, next)) {
+            factors[0] = { k: "add", args: [whole, next] };
+            continue;
+          }
+          if (whole.k === "neg" && isMixedNumber(whole.arg, next)) {
+            factors[0] = { k: "neg", arg: { k: "add", args: [whole.arg, next] } };
+            continue;
+          }
+        }
+        factors.push(next);
       } else break;
     }
     this.leave();

@@ -53,42 +53,63 @@ export const DEFAULT_TIMEOUT_MS = 1000;
 const MAX_CANDIDATES = 8;
 const GOLD_CACHE_SIZE = 512;
 
-interface ParsedAnswer {
+/** One reading of an answer: its text and, when it parses, its tree. */
+interface Reading {
   readonly text: string;
   /** normalizeAnswer(text), for the identical-text shortcut. */
   readonly normalized: string;
   readonly node: Node | undefined;
-  /** print(node), the verdict's normalizedGold. */
+  /** print(node), the verdict's normalized form. */
   readonly printed: string | null;
-  readonly candidate: Candidate;
 }
 
-const goldCache = new Map<string, ParsedAnswer | null>();
+const goldCache = new Map<string, Reading[] | null>();
 
-function tryParse(c: Candidate): Node | undefined {
-  const text = normalizeAnswer(c.text);
-  if (text === "") return undefined;
+function tryParse(text: string, mode: Candidate["mode"]): Node | undefined {
+  const normalized = normalizeAnswer(text);
+  if (normalized === "") return undefined;
   try {
-    return parseMath(text, c.mode);
+    return parseMath(normalized, mode);
   } catch (err) {
     if (err instanceof AnswerParseError || err instanceof RangeError) return undefined;
     throw err;
   }
 }
 
-function parseGold(gold: string): ParsedAnswer | null {
+/**
+ * A plain-text "1,22" is either the list 1, 22 or the decimal 1.22 (a
+ * decimal comma); "1,234" is one thousand two hundred thirty-four. Both
+ * readings of the ambiguous form are kept, the list first.
+ */
+const AMBIGUOUS_COMMA = /^\s*([-+]?)(\d+),(\d+)\s*(?:\\?%)?\s*$/;
+
+function readingsOf(c: Candidate): Reading[] {
+  const texts = [c.text];
+  const m = c.mode === "plain" ? AMBIGUOUS_COMMA.exec(c.text) : null;
+  if (m) {
+    const [, , int = "", frac = ""] = m;
+    const thousands = frac.length === 3 && int.length <= 3 && !int.startsWith("0");
+    if (!thousands) texts.push(c.text.replace(",", "."));
+  }
+  return texts.map((text) => {
+    const node = tryParse(text, c.mode);
+    return { text, normalized: normalizeAnswer(text), node, printed: node ? print(node) : null };
+  });
+}
+
+function parseGold(gold: string): Reading[] | null {
   const cached = goldCache.get(gold);
   if (cached !== undefined) return cached;
   const cands = goldCandidates(gold);
-  let result: ParsedAnswer | null = null;
+  let result: Reading[] | null = null;
   for (const c of cands.slice(0, MAX_CANDIDATES)) {
-    const node = tryParse(c);
-    if (node) {
-      result = { text: c.text, normalized: normalizeAnswer(c.text), node, printed: print(node), candidate: c };
+    const rs = readingsOf(c);
+    if (rs.some((r) => r.node)) {
+      result = rs;
       break;
     }
   }
-  if (!result && cands[0]) result = { text: cands[0].text, normalized: normalizeAnswer(cands[0].text), node: undefined, printed: null, candidate: cands[0] };
+  if (!result && cands[0]) result = readingsOf(cands[0]);
   if (goldCache.size >= GOLD_CACHE_SIZE) goldCache.delete(goldCache.keys().next().value as string);
   goldCache.set(gold, result);
   return result;
@@ -109,12 +130,12 @@ function resolved(options: VerifyOptions) {
   };
 }
 
-function verdict(correct: boolean, reason: VerifyReason, extracted: string | null, gold: ParsedAnswer | undefined, pred: Node | undefined, source?: AnswerSource): Verdict {
+function verdict(correct: boolean, reason: VerifyReason, extracted: string | null, gold: Reading | undefined, pred: Reading | undefined, source?: AnswerSource): Verdict {
   const v: Verdict = {
     correct,
     extracted,
     normalizedGold: gold?.printed ?? null,
-    normalizedPred: pred ? print(pred) : null,
+    normalizedPred: pred?.printed ?? null,
     reason,
   };
   return source ? { ...v, source } : v;
@@ -128,28 +149,41 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
   let extracted: string | null = null;
   let source: AnswerSource | undefined;
   try {
-    const g = parseGold(String(gold));
-    if (!g) return verdict(false, "gold-unparsable", null, undefined, undefined);
+    const golds = parseGold(String(gold));
+    if (!golds || golds.length === 0) return verdict(false, "gold-unparsable", null, undefined, undefined);
+    const g0 = golds[0] as Reading;
     checkDeadlineNow();
     const cands = extractCandidates(String(response));
-    if (cands.length === 0) return verdict(false, "no-answer", null, g, undefined);
-    let pred: Node | undefined;
-    let used: Candidate = cands[0] as Candidate;
+    if (cands.length === 0) return verdict(false, "no-answer", null, g0, undefined);
+    // the response's answer is its first candidate that parses, never "whichever matches"
+    let used = cands[0] as Candidate;
+    let preds = readingsOf(used);
     for (const c of cands.slice(0, MAX_CANDIDATES)) {
-      pred = tryParse(c);
-      if (pred) {
+      const rs = readingsOf(c);
+      if (rs.some((r) => r.node)) {
         used = c;
+        preds = rs;
         break;
       }
     }
     extracted = used.text;
     source = used.source;
-    const predText = normalizeAnswer(used.text);
-    if (g.normalized !== "" && g.normalized === predText) return verdict(true, "identical", extracted, g, pred, source);
-    if (!g.node) return verdict(false, "gold-unparsable", extracted, undefined, pred, source);
-    if (!pred) return verdict(false, "unparsable", extracted, g, undefined, source);
-    const cmp = new Comparer(opts).compare(g.node, pred);
-    return verdict(cmp.equal, cmp.rule, extracted, g, pred, source);
+    let first: Verdict | undefined;
+    for (const g of golds) {
+      for (const p of preds) {
+        let v: Verdict;
+        if (g.normalized !== "" && g.normalized === p.normalized) v = verdict(true, "identical", extracted, g, p, source);
+        else if (!g.node) v = verdict(false, "gold-unparsable", extracted, g, p, source);
+        else if (!p.node) v = verdict(false, "unparsable", extracted, g, p, source);
+        else {
+          const cmp = new Comparer(opts).compare(g.node, p.node);
+          v = verdict(cmp.equal, cmp.rule, extracted, g, p, source);
+        }
+        if (v.correct) return v;
+        first ??= v;
+      }
+    }
+    return first as Verdict;
   } catch (err) {
     if (err instanceof DeadlineExceeded) return verdict(false, "timeout", extracted, undefined, undefined, source);
     defaultLogger().debug(`verify: internal error: ${err instanceof Error ? err.message : String(err)}`);
