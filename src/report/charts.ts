@@ -136,20 +136,24 @@ export function allocationSpec(points: readonly AllocationPoint[], x: "p" | "G")
   const xTitle = x === "p" ? "Acceptance rate pᵢ (stage-1 estimate)" : "Gradient norm Gᵢ (mean over accepted responses)";
   return {
     $schema: SCHEMA,
-    title: { text: x === "p" ? "Allocation nᵢ against acceptance rate pᵢ" : "Allocation nᵢ against gradient norm Gᵢ", subtitle: "one point per prompt of the iteration; colour: difficulty level" },
-    data: { values: points.map((p, i) => ({ ...p, G: Number.isFinite(p.G) ? p.G : null, jitter: ((i * 0.6180339887) % 1) - 0.5 })) },
+    title: {
+      text: x === "p" ? "Allocation nᵢ against acceptance rate pᵢ" : "Allocation nᵢ against gradient norm Gᵢ",
+      subtitle: "prompts of one iteration; colour: difficulty level; size: prompts at the same point",
+    },
+    data: { values: points.filter((p) => Number.isFinite(p[x])).map((p) => ({ ...p })) },
+    // Prompts with equal (x, n, level) would hide each other: draw them once, sized by their count.
+    transform: [{ aggregate: [{ op: "count", as: "prompts" }], groupby: ["series", "level", x, "n"] }],
     facet: { field: "series", type: "nominal", title: null },
-    columns: 2,
+    columns: Math.min(2, new Set(points.map((p) => p.series)).size),
     spec: {
       width: 300,
       height: 220,
-      mark: { type: "point", filled: true, opacity: 0.75, size: 60 },
+      mark: { type: "point", filled: true, opacity: 0.7 },
       encoding: {
         x: { field: x, type: "quantitative", title: xTitle, ...(x === "p" ? { scale: { domain: [0, 1] } } : {}) },
         y: { field: "n", type: "quantitative", title: "Responses allocated nᵢ" },
-        // Prompts with equal (x, n) would hide each other: a fixed horizontal jitter keeps them apart.
-        xOffset: { field: "jitter", type: "quantitative", scale: { domain: [-0.5, 0.5], range: [-5, 5] }, legend: null },
         color: { field: "level", type: "ordinal", title: "Level", scale: { scheme: "viridis" }, legend: LEVEL_LEGEND },
+        size: { field: "prompts", type: "quantitative", title: "Prompts", scale: { range: [40, 400], zero: false }, legend: { direction: "horizontal", columns: 8, symbolOpacity: 0.7 } },
       },
     },
     resolve: { scale: { x: "independent", y: "independent" } },
@@ -196,13 +200,13 @@ export function budgetSpec(rows: readonly ShareRow[]): TopLevelSpec {
     title: { text: "Budget share per difficulty level over training", subtitle: "share of each iteration's allocated responses, mean over seeds" },
     data: { values: rows.map((r) => ({ ...r })) },
     facet: { field: "series", type: "nominal", title: null },
-    columns: 2,
+    columns: Math.min(2, new Set(rows.map((r) => r.series)).size),
     spec: {
       width: 300,
       height: 200,
       mark: { type: "area", opacity: 0.95, line: { strokeWidth: 0.5, color: "white" } },
       encoding: {
-        x: { field: "iter", type: "quantitative", title: "Iteration", axis: { tickMinStep: 1 } },
+        x: { field: "iter", type: "quantitative", title: "Iteration", scale: { zero: false, nice: false }, axis: { tickMinStep: 1 } },
         y: { field: "share", type: "quantitative", stack: "normalize", title: "Share of responses", axis: { format: ".0%" } },
         color: { field: "level", type: "ordinal", title: "Level", scale: { scheme: "viridis" }, legend: LEVEL_LEGEND },
         order: { field: "level", type: "ordinal" },

@@ -100,7 +100,7 @@ export async function writeReport(inputs: ReportInputs, outDir: string, options:
   const files: string[] = [];
   const charts: string[] = [];
   const chart = async (name: string, spec: TopLevelSpec) => {
-    const { svg, png } = await renderChart(spec);
+    const { svg, png } = await renderChart(spec, 2, logger);
     writeFileSync(join(outDir, `${name}.svg`), svg);
     writeFileSync(join(outDir, `${name}.png`), png);
     writeFileSync(join(outDir, `${name}.vl.json`), `${JSON.stringify(spec, null, 2)}\n`);

@@ -5,9 +5,10 @@
  * package). One theme for every chart so the report reads as one document.
  */
 import { Resvg } from "@resvg/resvg-js";
-import { parse, View } from "vega";
+import { logger as vegaLog, parse, View, Warn } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { GvmError } from "../util/errors.js";
+import { defaultLogger, type Logger } from "../util/log.js";
 
 export class ReportError extends GvmError {}
 
@@ -33,10 +34,10 @@ export interface RenderedChart {
 }
 
 /** Vega-Lite -> SVG (vega, headless) -> PNG (resvg) at `scale` times the SVG's size. */
-export async function renderChart(spec: TopLevelSpec, scale = 2): Promise<RenderedChart> {
+export async function renderChart(spec: TopLevelSpec, scale = 2, logger: Logger = defaultLogger()): Promise<RenderedChart> {
   let svg: string;
   try {
-    const vega = compile({ ...spec, config: { ...THEME, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+    const vega = compile({ ...spec, config: { ...THEME, ...(spec.config ?? {}) } } as TopLevelSpec, { logger: vegaLogger(logger, describeSpec(spec)) }).spec;
     const view = new View(parse(vega), { renderer: "none" });
     svg = await view.toSVG();
     view.finalize();
@@ -51,6 +52,16 @@ export async function renderChart(spec: TopLevelSpec, scale = 2): Promise<Render
     .render()
     .asPng();
   return { svg, png };
+}
+
+/** Vega-Lite's compiler warnings go to our logger, not the console. */
+function vegaLogger(logger: Logger, chart: string) {
+  return vegaLog(Warn, undefined, (method, _level, args) => {
+    const m = `chart '${chart}': ${args.map(String).join(" ")}`;
+    if (method === "error") logger.error(m);
+    else if (method === "warn") logger.warn(m);
+    else logger.debug(m);
+  });
 }
 
 function describeSpec(spec: TopLevelSpec): string {
