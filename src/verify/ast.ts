@@ -207,8 +207,3 @@ export function hasNumber(n: Node): boolean {
   return children(n).some(hasNumber);
 }
 
-export function nodeCount(n: Node): number {
-  let c = 1;
-  for (const ch of children(n)) c += nodeCount(ch);
-  return c;
-}

@@ -32,10 +32,6 @@ export function bfNormalize(m: bigint, e: number, p: number): BigFloat {
   return { m, e };
 }
 
-export function bfFromInt(n: bigint, p: number): BigFloat {
-  return bfNormalize(n, 0, p);
-}
-
 export function bfFromRational(q: Rational, p: number): BigFloat {
   if (q.d === 1n) return bfNormalize(q.n, 0, p);
   const k = Math.max(0, p + bigBitLength(q.d) - bigBitLength(q.n) + 2);
@@ -123,11 +119,6 @@ export function bfDiv(a: BigFloat, b: BigFloat, p: number): BigFloat {
 
 export function bfMulPow2(a: BigFloat, k: number): BigFloat {
   return { m: a.m, e: a.e + k };
-}
-
-export function bfCmp(a: BigFloat, b: BigFloat): number {
-  const d = bfSub(a, b, 64);
-  return bfSign(d);
 }
 
 function isqrt(x: bigint): bigint {

@@ -87,10 +87,6 @@ export function numFromExact(x: Exact, p: number): Num {
   return { re: re.re, im: im.re, err: l2add(re.err, im.err) };
 }
 
-export function numReal(re: BigFloat, err: number): Num {
-  return { re, im: BF_ZERO, err };
-}
-
 export function isRealNum(z: Num): boolean {
   return bfIsZero(z.im);
 }
@@ -188,7 +184,7 @@ export function numRealRoot(z: Num, k: number, p: number): Num {
   if (bfIsZero(z.re)) return z;
   const neg = bfSign(z.re) < 0;
   if (neg && k % 2 === 0) throw new NumericDomainError("even root of a negative number");
-  const abs = numReal(bfAbs(z.re), z.err);
+  const abs: Num = { re: bfAbs(z.re), im: BF_ZERO, err: z.err };
   const l = numLn(abs, p);
   const r = numExp(numMul(l, numFromRational({ n: 1n, d: BigInt(k) }, p), p), p);
   return neg ? numNeg(r) : r;

@@ -68,10 +68,6 @@ export function ratInt(n: number | bigint): Rational {
   return { n: BigInt(n), d: 1n };
 }
 
-export function isZero(a: Rational): boolean {
-  return a.n === 0n;
-}
-
 export function isInteger(a: Rational): boolean {
   return asInteger(a) !== undefined;
 }
@@ -227,10 +223,6 @@ export interface Exact {
   readonly im?: Rational;
 }
 
-export function exactReal(re: Rational): Exact {
-  return { re };
-}
-
 export function isReal(x: Exact): boolean {
   return x.im === undefined || x.im.n === 0n;
 }
@@ -272,10 +264,6 @@ export function cdiv(a: Exact, b: Exact): Exact {
 
 export function ceq(a: Exact, b: Exact): boolean {
   return eq(a.re, b.re) && eq(a.im ?? ZERO, b.im ?? ZERO);
-}
-
-export function cIsZero(a: Exact): boolean {
-  return a.re.n === 0n && (a.im === undefined || a.im.n === 0n);
 }
 
 export function cBitSize(a: Exact): number {
