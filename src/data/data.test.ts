@@ -82,6 +82,17 @@ describe("JSONL tables", () => {
     expect(ds.items[0]?.answer).toBe("9");
   });
 
+  it("reads a .json file holding one array of records, rows numbered from 1", async () => {
+    const arr = file("arr.json", JSON.stringify([{ q: "a?", a: "1" }, { q: "b?", a: "2" }, 7]));
+    expect(await rejection(loadDataset(arr, { fields: { question: "q", answer: "a" } }))).toMatch(/arr\.json row 3: expected a JSON object, got 7/);
+    const ds = await loadDataset(arr, { fields: { question: "q", answer: "a" }, skipInvalid: true, logger: quiet });
+    expect(ds.items.map((r) => [r.id, r.question])).toEqual([
+      ["1", "a?"],
+      ["2", "b?"],
+    ]);
+    expect(ds.skipped).toHaveLength(1);
+  });
+
   it("resolves keys that contain dots before descending", () => {
     expect(getField({ "a.b": 1, a: { b: 2 } }, "a.b")).toBe(1);
     expect(getField({ a: { b: { c: 3 } } }, "a.b.c")).toBe(3);

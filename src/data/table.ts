@@ -35,7 +35,7 @@ export interface SkippedRow {
 }
 
 export interface TableReadOptions {
-  /** Format; by default from the extension (.jsonl/.ndjson/.json -> jsonl, .parquet/.pq -> parquet). */
+  /** Format; by default from the extension (.jsonl/.ndjson/.json -> jsonl, .parquet/.pq -> parquet). A .json file holding one array is read as that array's records. */
   format?: TableFormat;
   /** Skip (and count) malformed rows instead of failing on the first. */
   skipInvalid?: boolean;
@@ -67,6 +67,7 @@ async function readJsonlTable(file: string, skipInvalid: boolean): Promise<Table
   } catch (err) {
     throw new DataError(`${file}: cannot read (${err instanceof Error ? err.message : String(err)})`);
   }
+  if (extname(file).toLowerCase() === ".json" && text.trimStart().startsWith("[")) return readJsonArray(file, text, skipInvalid);
   const rows: RawRow[] = [];
   const skipped: SkippedRow[] = [];
   const lines = text.split("\n");
@@ -87,6 +88,28 @@ async function readJsonlTable(file: string, skipInvalid: boolean): Promise<Table
       return;
     }
     rows.push({ ref, values: value as Record<string, unknown> });
+  });
+  return { rows, skipped };
+}
+
+/** A .json file holding one array of records: rows numbered from 1. */
+function readJsonArray(file: string, text: string, skipInvalid: boolean): TableRead {
+  let items: unknown;
+  try {
+    items = JSON.parse(text);
+  } catch (err) {
+    throw new DataError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const rows: RawRow[] = [];
+  const skipped: SkippedRow[] = [];
+  (items as unknown[]).forEach((value, i) => {
+    const ref: RowRef = { file, unit: "row", index: i + 1 };
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) rows.push({ ref, values: value as Record<string, unknown> });
+    else {
+      const reason = `expected a JSON object, got ${describe(value)}`;
+      if (!skipInvalid) throw new DataError(`${formatRef(ref)}: ${reason}`);
+      skipped.push({ ref, reason });
+    }
   });
   return { rows, skipped };
 }

@@ -132,7 +132,8 @@ export async function evaluateProblems(o: EvaluateOptions): Promise<ProblemRecor
     .filter((p) => !o.skip?.has(p.id))
     .map((p) => {
       const prompt = renderPrompt(o.template, p.question, o.format);
-      return { p, prompt, length: sampler.promptTokens(prompt).length };
+      // Characters, not tokens: a remote sampler need not tokenize to be batched well.
+      return { p, prompt, length: prompt.length };
     })
     .sort((a, b) => a.length - b.length);
   const samplerOptions: SamplerOptions = {
