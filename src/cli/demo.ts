@@ -1,83 +1,116 @@
 /**
- * `gvm demo`: what `npm start` runs. Trains a small byte-level Llama on a toy
- * corpus in-process, printing the loss as it falls and a sampled
- * continuation, so a fresh install shows the engine working end to end.
+ * `gvm demo`: what `npm start` runs. A cached supervised warm start, then
+ * RAFT++ with uniform allocation and with the default GVM strategy under the
+ * same budget of generated responses, and a table of test accuracy against
+ * responses and wall-clock, responses needed to reach a target accuracy,
+ * and final accuracy. Runs are resumable: a second `npm start` reuses
+ * finished runs and only prints the table.
  */
-import { ByteTokenizer, generate, LlamaModel, parseModelConfig } from "../model/index.js";
-import * as T from "../tensor/index.js";
-import { ProgressBar } from "../util/progress.js";
-import { Rng } from "../util/rng.js";
-import { type Command, numberOption, parseOptions } from "./command.js";
+import { join } from "node:path";
+import { costToTarget, summarize } from "../report/compare.js";
+import { checkTrainConfig, parseTrainConfig, type TrainConfig } from "../train/config.js";
+import type { EvalRecord } from "../train/records.js";
+import { train } from "../train/trainer.js";
+import { defaultLogger } from "../util/log.js";
+import { type Command, parseOptions } from "./command.js";
 
-const CORPUS = [
-  "3 + 4 = 7. 7 * 2 = 14. 14 - 5 = 9. The answer is \\boxed{9}.",
-  "8 - 3 = 5. 5 + 6 = 11. 11 * 3 = 33. The answer is \\boxed{33}.",
-  "2 * 9 = 18. 18 + 1 = 19. 19 - 7 = 12. The answer is \\boxed{12}.",
-  "6 + 6 = 12. 12 - 4 = 8. 8 * 5 = 40. The answer is \\boxed{40}.",
-];
+/** The demo's settings, fixed: sized to finish on 2 CPU cores in minutes. */
+export const DEMO_DEFAULT_STRATEGY = "gvm";
+
+export function demoConfig(strategy: string, out: string, regime: "natural" | "paper-like", seed: number): TrainConfig {
+  return checkTrainConfig(
+    parseTrainConfig(
+      {
+        seed,
+        runDir: join(out, regime, `raftpp-${strategy}-s${seed}`),
+        label: `raftpp/${strategy}`,
+        model: { hiddenSize: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 344, maxPositions: 160 },
+        suite: { seed: 1, demoSize: 200, trainSize: 1000, testSize: 300, regime },
+        warmStart: { steps: 300, batchSize: 32, lr: 3e-3, cacheDir: join(out, ".cache") },
+        rl: { method: "raftpp", strategy, promptsPerIter: 64, budget: 512, stage1: 2, budgetMode: "inclusive", stepsPerIter: 4, iterations: 10, maxNewTokens: 96 },
+        eval: { every: 2, k: 2, temperature: 1 },
+      },
+      "demo",
+    ),
+    "demo",
+  );
+}
+
+function fmt(x: number | null, digits = 3): string {
+  return x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
+}
 
 export const demoCommand: Command = {
   name: "demo",
-  summary: "Train a small model in-process and sample from it (what `npm start` runs).",
+  summary: "GVM vs uniform sampling with RAFT++ on the built-in suite (what `npm start` runs).",
   help: [
-    "Usage: gvm demo [--steps N] [--seed S]",
+    "Usage: gvm demo [--out DIR] [--regime natural|paper-like] [--strategy NAME] [--seed S]",
     "",
-    "Trains a 2-layer byte-level Llama on a toy corpus of arithmetic chains,",
-    "printing the loss, then samples a continuation of a prompt.",
+    "Warm-starts a small byte-level Llama on arithmetic demonstrations (cached), then",
+    "trains it with RAFT++ twice under the same budget of generated responses: uniform",
+    "allocation, and the default GVM strategy. Prints test accuracy against generated",
+    "responses and wall-clock, the responses each needed to reach the uniform run's",
+    "final accuracy, and final accuracies. Every generated response counts, stage 1 included.",
     "",
     "Options:",
-    "  --steps N   optimizer steps (default 150)",
-    "  --seed S    random seed (default 0)",
+    "  --out DIR          where runs go (default runs/demo); rerunning resumes or reuses them",
+    "  --regime R         natural (default) or paper-like prompt pool",
+    `  --strategy NAME    the GVM strategy to compare (default ${DEMO_DEFAULT_STRATEGY})`,
+    "  --seed S           run seed (default 0)",
     "",
     "Example:",
-    "  gvm demo --steps 100",
+    "  gvm demo --regime paper-like",
   ].join("\n"),
   async run(argv, io) {
-    const { values } = parseOptions("demo", argv, { steps: { type: "string" }, seed: { type: "string" } });
-    const steps = numberOption("demo", "steps", values.steps, 150) as number;
-    const seed = numberOption("demo", "seed", values.seed, 0) as number;
-    const tok = new ByteTokenizer();
-    const config = parseModelConfig({
-      model_type: "llama",
-      vocab_size: tok.vocabSize,
-      hidden_size: 128,
-      intermediate_size: 344,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      max_position_embeddings: 128,
-      tie_word_embeddings: true,
-    });
-    const model = LlamaModel.init(config, new Rng(seed));
-    const opt = new T.AdamW(model.params, { lr: 3e-3, weightDecay: 0.01 }, T.warmupCosine(10, steps));
-    const seqs = CORPUS.map((s) => [tok.bosId, ...tok.encode(s), ByteTokenizer.EOS]);
-    const Tn = Math.max(...seqs.map((s) => s.length)) - 1;
-    const ids = new Int32Array(seqs.length * Tn).fill(tok.padId);
-    const targets = new Int32Array(seqs.length * Tn).fill(-1);
-    seqs.forEach((s, b) => {
-      for (let t = 0; t < s.length - 1; t++) {
-        ids[b * Tn + t] = s[t] as number;
-        targets[b * Tn + t] = s[t + 1] as number;
-      }
-    });
-    io.stdout.write(`model: ${model.numParams.toLocaleString()} parameters; kernels: ${T.runtime().kernels.info.backend}\n`);
-    const bar = new ProgressBar("train", steps, { unit: "step" });
-    let loss = Number.NaN;
-    for (let i = 0; i < steps; i++) {
-      opt.zeroGrad();
-      loss = T.tidy(() => {
-        const l = T.crossEntropy(model.forward(ids, seqs.length, Tn), targets);
-        l.backward();
-        return l.item();
-      });
-      T.clipGradNorm(model.params.values(), 1);
-      opt.step();
-      bar.tick(1, `loss ${loss.toFixed(3)}`);
-      if ((i + 1) % 50 === 0 || i === 0) io.stdout.write(`step ${i + 1}: loss ${loss.toFixed(4)}\n`);
+    const { values } = parseOptions("demo", argv, { out: { type: "string" }, regime: { type: "string" }, strategy: { type: "string" }, seed: { type: "string" } });
+    const out = values.out ?? "runs/demo";
+    const regime = values.regime ?? "natural";
+    if (regime !== "natural" && regime !== "paper-like") return usage(io, `--regime must be natural or paper-like, got ${JSON.stringify(regime)}`);
+    const seed = Number(values.seed ?? 0);
+    if (!Number.isInteger(seed)) return usage(io, `--seed must be an integer, got ${JSON.stringify(values.seed)}`);
+    const strategies = ["uniform", values.strategy ?? DEMO_DEFAULT_STRATEGY];
+    const log = defaultLogger();
+    const curves = new Map<string, EvalRecord[][]>();
+    for (const s of strategies) {
+      const c = demoConfig(s, out, regime, seed);
+      log.info(`\n== RAFT++ with ${s} allocation (${c.runDir})`);
+      const r = await train(c);
+      curves.set(c.label ?? s, [r.evals]);
     }
-    bar.finish();
-    const prompt = "8 - 3 = 5.";
-    const g = generate(model, [[tok.bosId, ...tok.encode(prompt)]], { maxNewTokens: 60, temperature: 0.7, topK: 0, topP: 1, stopIds: tok.eosIds, padId: tok.padId, rngs: seed });
-    io.stdout.write(`sample: ${prompt}${tok.decode(g.tokens[0] ?? [])}\n`);
+    const [base, gvm] = [...curves.values()].map((c) => c[0] as EvalRecord[]);
+    const target = (base as EvalRecord[])[(base as EvalRecord[]).length - 1]?.accuracy ?? 0;
+    const summaries = summarize(curves, target);
+    const labels = [...curves.keys()];
+    const lines: string[] = [];
+    lines.push("", `Test accuracy (avg@k over ${300} test problems, common random numbers) against generated responses:`);
+    lines.push(`${"responses".padStart(10)} ${"sec".padStart(6)}  ${labels[0]?.padEnd(12)} | ${"responses".padStart(10)} ${"sec".padStart(6)}  ${labels[1]}`);
+    const rows = Math.max((base as EvalRecord[]).length, (gvm as EvalRecord[]).length);
+    for (let i = 0; i < rows; i++) {
+      const a = (base as EvalRecord[])[i];
+      const b = (gvm as EvalRecord[])[i];
+      const cell = (e: EvalRecord | undefined) => (e ? `${String(e.samples).padStart(10)} ${e.wallclock.toFixed(0).padStart(6)}  ${e.accuracy.toFixed(3).padEnd(12)}` : " ".repeat(30));
+      lines.push(`${cell(a)} | ${cell(b)}`);
+    }
+    lines.push("", `Target: the uniform run's final accuracy, ${target.toFixed(3)}.`);
+    lines.push(`${"".padEnd(24)}${labels.map((l) => l.padStart(18)).join("")}`);
+    const row = (name: string, f: (i: number) => string) => lines.push(`${name.padEnd(24)}${labels.map((_, i) => f(i).padStart(18)).join("")}`);
+    row("final accuracy", (i) => `${fmt(summaries[i]?.finalAccuracy ?? null)} [${fmt(summaries[i]?.finalCi[0] ?? null, 2)},${fmt(summaries[i]?.finalCi[1] ?? null, 2)}]`);
+    row("responses generated", (i) => String(summaries[i]?.totalSamples ?? "-"));
+    row("responses to target", (i) => fmt(costToTarget([...(curves.get(labels[i] as string)?.[0] ?? [])], target, "samples"), 0));
+    row("seconds to target", (i) => fmt(costToTarget([...(curves.get(labels[i] as string)?.[0] ?? [])], target, "wallclock"), 0));
+    row("update steps to target", (i) => fmt(costToTarget([...(curves.get(labels[i] as string)?.[0] ?? [])], target, "step"), 1));
+    const ratio = (axis: "samples" | "wallclock" | "step") => {
+      const u = costToTarget(base as EvalRecord[], target, axis);
+      const g = costToTarget(gvm as EvalRecord[], target, axis);
+      return u !== null && g !== null && g > 0 ? (u / g).toFixed(2) : "-";
+    };
+    lines.push("", `${labels[1]} vs uniform to reach the target: ${ratio("samples")}x fewer responses, ${ratio("wallclock")}x less wall-clock, ${ratio("step")}x fewer update steps (>1 = ${labels[1]} cheaper).`);
+    io.stdout.write(`${lines.join("\n")}\n`);
     return 0;
   },
 };
+
+function usage(io: { stderr: NodeJS.WritableStream }, message: string): number {
+  io.stderr.write(`gvm demo: ${message}. Run 'gvm demo --help' for usage.\n`);
+  return 2;
+}
