@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { verify } from "./verify.js";
 
 const FILE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "data", "verifier_cases.jsonl");
+const DOC = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "verifier.md");
 
 interface Case {
   gold: string;
@@ -66,6 +67,13 @@ describe.skipIf(!existsSync(FILE))("public verifier cases", () => {
     });
     expect([...disagreements.keys()].sort((a, b) => a - b), [...disagreements.values()].join("\n")).toEqual([...DOCUMENTED_DISAGREEMENTS.keys()]);
     for (const [i, d] of DOCUMENTED_DISAGREEMENTS) expect(verdicts[i]?.correct, `row ${i}`).toBe(d.ours);
+  });
+
+  it("documents exactly these rows in docs/verifier.md", () => {
+    const doc = readFileSync(DOC, "utf8");
+    const table = doc.slice(doc.indexOf("| row | source |"));
+    const rows = [...table.slice(0, table.indexOf("\n\n")).matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    expect(rows).toEqual([...DOCUMENTED_DISAGREEMENTS.keys()]);
   });
 
   it("never reports an internal error or a timeout on the public cases", () => {
