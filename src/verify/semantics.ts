@@ -169,9 +169,10 @@ export type Meaning = { readonly node: Node; readonly named?: Named };
 export function meaning(answer: Node): Meaning {
   const top = simplifyRelation(answer);
   if (top.k === "list") return listMeaning(top);
+  // inside a set, a \pm item stands for its values: {1 \pm \sqrt 5, -2} has three elements
+  if (top.k === "set") return { node: { k: "set", items: top.items.flatMap((i) => expandPm(i).map(simplifyRelation)) } };
   const alts = expandPm(top).map(simplifyRelation);
   if (alts.length > 1) return listMeaning({ k: "list", items: alts, sep: "," });
-  if (top.k === "set") return { node: { k: "set", items: top.items.flatMap((i) => expandPm(i).map(simplifyRelation)) } };
   return { node: top };
 }
 

@@ -215,6 +215,7 @@ describe("equivalence", () => {
     check([
       ["1 \\pm \\sqrt{19}", "\\boxed{1 + \\sqrt{19}, 1 - \\sqrt{19}}", true],
       ["\\pm 2021", "\\boxed{2021}", false],
+      ["\\{1\\pm\\sqrt{5},-2\\}", "\\boxed{-2, 1+\\sqrt{5}, 1-\\sqrt{5}}", true],
       ["6 - 5i", "\\boxed{-5i + 6}", true],
       ["\\frac34i", "\\boxed{0.75i}", true],
       ["-2+2\\sqrt{3}i", "\\boxed{2(-1+\\sqrt{-3})}", true],
