@@ -212,12 +212,14 @@ function lastNumbers(s: string, limitEnd: number): Candidate[] {
   const out: Candidate[] = [];
   let k = numStart;
   while (k > from && EXPR_CHARS.test(s[k - 1] as string)) k--;
-  let expr = s.slice(k, numStart + best[0].length).trim();
+  let expr = s.slice(k, numEnd).trim();
+  const count = (t: string, c: string): number => t.split(c).length - 1;
   while (expr.startsWith(")")) expr = expr.slice(1).trim();
-  const opens = (expr.match(/\(/g) ?? []).length;
-  const closes = (expr.match(/\)/g) ?? []).length;
-  while (expr.startsWith("(") && (expr.match(/\(/g) ?? []).length > (expr.match(/\)/g) ?? []).length) expr = expr.slice(1);
-  if (expr !== numText && opens >= closes - 0 && /\d\s*[+\-*/^×÷]\s*[\d(.]/.test(expr)) out.push({ text: expr, mode: "plain", source: "number", end: numEnd });
+  // an opening parenthesis of the surrounding prose, "(so 3/4", is not part of the expression
+  while (expr.startsWith("(") && count(expr, "(") > count(expr, ")")) expr = expr.slice(1).trim();
+  if (expr !== numText && count(expr, "(") === count(expr, ")") && /\d\s*[+\-*/^×÷]\s*[\d(.]/.test(expr)) {
+    out.push({ text: expr, mode: "plain", source: "number", end: numEnd });
+  }
   out.push({ text: numText, mode: "plain", source: "number", end: numEnd });
   return out;
 }
