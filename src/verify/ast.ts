@@ -82,8 +82,20 @@ export function sym(name: string): Node {
   return { k: "sym", name };
 }
 
+/** Nodes are immutable, so their canonical text is computed once. */
+const printed = new WeakMap<Node, string>();
+
 /** Canonical text: commutative operands sorted, so a+b and b+a print alike. */
 export function print(n: Node): string {
+  let s = printed.get(n);
+  if (s === undefined) {
+    s = printNode(n);
+    printed.set(n, s);
+  }
+  return s;
+}
+
+function printNode(n: Node): string {
   switch (n.k) {
     case "num":
       return ratToString(n.q);

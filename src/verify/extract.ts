@@ -377,23 +377,35 @@ function lastMathOrNumber(s: string, spans: Span[]): Candidate[] {
   return out.map((c, i) => ({ c, i })).sort((a, b) => b.c.end - a.c.end || a.i - b.i).map((x) => x.c);
 }
 
-/** Answer candidates of a response, best first. */
-export function extractCandidates(response: string): Candidate[] {
+/**
+ * Answer candidates of a response, best first, produced lazily: verify()
+ * usually stops at the first (a box), so later tiers are never computed.
+ */
+export function* candidateStream(response: string): Generator<Candidate> {
   const s = repairText(response);
   const lower = s.toLowerCase();
   const spans = mathSpans(s);
   const { strong, weak } = finalAnswers(s, lower, spans);
   const boxed = lastBoxed(s);
   const tier1 = [...strong, ...(boxed ? [boxed] : [])].sort((a, b) => b.end - a.end);
-  const tier2 = weak.sort((a, b) => b.end - a.end);
-  const tier3 = answerPhrases(s, lower, spans).sort((a, b) => b.end - a.end);
-  const whole = tier1.length === 0 ? wholeFormula(s) : undefined;
-  return [...(whole ? [whole] : []), ...tier1, ...tier2, ...tier3, ...lastMathOrNumber(s, spans)];
+  if (tier1.length === 0) {
+    const whole = wholeFormula(s);
+    if (whole) yield whole;
+  }
+  yield* tier1;
+  yield* weak.sort((a, b) => b.end - a.end);
+  yield* answerPhrases(s, lower, spans).sort((a, b) => b.end - a.end);
+  yield* lastMathOrNumber(s, spans);
+}
+
+/** All answer candidates of a response, best first. */
+export function extractCandidates(response: string): Candidate[] {
+  return [...candidateStream(response)];
 }
 
 /** The final answer of a response, or undefined when none is found. */
 export function extractAnswer(response: string): Candidate | undefined {
-  return extractCandidates(response)[0];
+  return candidateStream(response).next().value ?? undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
  * gold answer in bounded time. See docs/verifier.md.
  */
 export { verify, makeRewardFunction, clearGoldCache, VerifyInputError, DEFAULT_TIMEOUT_MS, type Verdict, type VerifyOptions, type VerifyReason, type RewardFunction } from "./verify.js";
-export { extractAnswer, extractCandidates, goldCandidates, type Candidate, type AnswerSource } from "./extract.js";
+export { extractAnswer, extractCandidates, candidateStream, goldCandidates, type Candidate, type AnswerSource } from "./extract.js";
 export { VerifierPool, verifyBatch, makePooledRewardFunction, VerifierPoolError, type Pair, type PoolOptions } from "./batch.js";
 export { parseMath, AnswerParseError } from "./parse.js";
 export { normalizeAnswer } from "./normalize.js";

@@ -197,6 +197,7 @@ export function toNumber(a: Rational): number {
 
 /** Parses a plain decimal literal ("12", "-0.5", ".25", "3.", "1e-5", "2.5E3") exactly. */
 export function parseDecimal(text: string): Rational | undefined {
+  if (/^\d{1,300}$/.test(text)) return { n: BigInt(text), d: 1n };
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!m) return undefined;
   const [, signText, intPart = "", fracPart = "", expText] = m;

@@ -17,7 +17,7 @@ import { defaultLogger } from "../util/log.js";
 import { print, type Node } from "./ast.js";
 import { Comparer, type CompareRule } from "./compare.js";
 import { armDeadline, checkDeadlineNow, DeadlineExceeded, restoreDeadline } from "./deadline.js";
-import { extractCandidates, goldCandidates, type AnswerSource, type Candidate } from "./extract.js";
+import { candidateStream, goldCandidates, type AnswerSource, type Candidate } from "./extract.js";
 import { normalizeAnswer } from "./normalize.js";
 import { AnswerParseError, parseMath } from "./parse.js";
 
@@ -131,14 +131,9 @@ function resolved(options: VerifyOptions) {
 }
 
 function verdict(correct: boolean, reason: VerifyReason, extracted: string | null, gold: Reading | undefined, pred: Reading | undefined, source?: AnswerSource): Verdict {
-  const v: Verdict = {
-    correct,
-    extracted,
-    normalizedGold: gold?.printed ?? null,
-    normalizedPred: pred?.printed ?? null,
-    reason,
-  };
-  return source ? { ...v, source } : v;
+  const normalizedGold = gold?.printed ?? null;
+  const normalizedPred = pred?.printed ?? null;
+  return source ? { correct, extracted, normalizedGold, normalizedPred, reason, source } : { correct, extracted, normalizedGold, normalizedPred, reason };
 }
 
 /** Checks a response against a gold answer. Always returns within the deadline (plus a few ms). */
@@ -146,6 +141,9 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
   const opts = resolved(options);
   // the internal deadline leaves room for the last uninterruptible step and the unwinding
   const previous = armDeadline(Math.max(1, opts.timeoutMs * 0.85 - 5));
+  // parse failures and undefined values travel as exceptions that never leave this call: skip their stack traces
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   let extracted: string | null = null;
   let source: AnswerSource | undefined;
   try {
@@ -153,19 +151,24 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
     if (!golds || golds.length === 0) return verdict(false, "gold-unparsable", null, undefined, undefined);
     const g0 = golds[0] as Reading;
     checkDeadlineNow();
-    const cands = extractCandidates(String(response));
-    if (cands.length === 0) return verdict(false, "no-answer", null, g0, undefined);
     // the response's answer is its first candidate that parses, never "whichever matches"
-    let used = cands[0] as Candidate;
-    let preds = readingsOf(used);
-    for (const c of cands.slice(0, MAX_CANDIDATES)) {
+    let used: Candidate | undefined;
+    let preds: Reading[] = [];
+    let tried = 0;
+    for (const c of candidateStream(String(response))) {
       const rs = readingsOf(c);
+      if (!used) {
+        used = c;
+        preds = rs;
+      }
       if (rs.some((r) => r.node)) {
         used = c;
         preds = rs;
         break;
       }
+      if (++tried >= MAX_CANDIDATES) break;
     }
+    if (!used) return verdict(false, "no-answer", null, g0, undefined);
     extracted = used.text;
     source = used.source;
     let first: Verdict | undefined;
@@ -189,6 +192,7 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
     defaultLogger().debug(`verify: internal error: ${err instanceof Error ? err.message : String(err)}`);
     return verdict(false, "error", extracted, undefined, undefined, source);
   } finally {
+    Error.stackTraceLimit = stackLimit;
     restoreDeadline(previous);
   }
 }
