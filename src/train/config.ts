@@ -42,6 +42,12 @@ export const suiteSchema = z
     trainSize: int(1).default(1000),
     /** Test problems (equal count per level). */
     testSize: int(1).default(300),
+    /**
+     * Level weights (1..6) of the demonstrations. Level 1 (one single-digit
+     * operation) has only 189 distinct problems, which the train and test
+     * splits need, so demonstrations skip it by default.
+     */
+    demoMix: z.array(z.number().min(0)).length(6).default([0, 2, 2, 2, 2, 1]),
     /** Prompt-pool regime: the natural level mix or a paper-like pool (mostly trivial or out of reach). */
     regime: z.enum(["natural", "paper-like"]).default("natural"),
   })

@@ -1,13 +1,14 @@
 /**
- * Test accuracy on the built-in suite during training: k samples per test
- * problem at a fixed seed per problem, so every run and every evaluation
- * point draws the same random numbers (common random numbers: differences
- * between runs are the policies', not the dice's).
+ * Test accuracy on the built-in suite during training, through the eval
+ * harness: k samples per test problem, each problem on its own fixed seed,
+ * so every run and every evaluation point draws the same random numbers
+ * (common random numbers: differences between runs are the policies', not
+ * the dice's).
  */
-import { meanWithCi } from "../eval/metrics.js";
+import { evaluateProblems, exactMatchGrader, SUITE_SET, SUITE_TEMPLATE, summarizeSet } from "../eval/index.js";
 import type { Sampler } from "../model/index.js";
-import { exactMatchReward, type SuiteProblem } from "../tasks/index.js";
-import { Rng } from "../util/rng.js";
+import type { SuiteProblem } from "../tasks/index.js";
+import type { ProgressBar } from "../util/progress.js";
 
 export interface SuiteEvalOptions {
   k: number;
@@ -24,21 +25,23 @@ export interface SuiteEvalResult {
   perProblem: number[];
 }
 
-export async function evaluateSuite(sampler: Sampler, problems: readonly SuiteProblem[], o: SuiteEvalOptions, onProgress?: (done: number, total: number) => void): Promise<SuiteEvalResult> {
-  const requests = problems.map((p, i) => ({ prompt: p.prompt, n: o.k, seed: Rng.derive(o.seed, i).u32() }));
-  const out = await sampler.sample(requests, { temperature: o.temperature, topP: 1, topK: 0, maxNewTokens: o.maxNewTokens }, onProgress);
-  const perProblem = problems.map((p, i) => {
-    const rs = out[i] ?? [];
-    return rs.reduce((a, r) => a + exactMatchReward(r.text, p.answer), 0) / Math.max(1, rs.length);
+export async function evaluateSuite(sampler: Sampler, problems: readonly SuiteProblem[], o: SuiteEvalOptions, progress?: ProgressBar): Promise<SuiteEvalResult> {
+  const records = await evaluateProblems({
+    sampler,
+    set: SUITE_SET,
+    problems: problems.map((p) => ({ id: p.id, question: p.prompt, gold: p.answer, level: String(p.level) })),
+    settings: { k: o.k, temperature: o.temperature, topP: 1, topK: 0, maxTokens: o.maxNewTokens, seed: o.seed, stop: [] },
+    template: SUITE_TEMPLATE,
+    grader: exactMatchGrader,
+    chunk: 256,
+    ...(progress ? { progress } : {}),
   });
-  const levels = new Map<number, number[]>();
-  problems.forEach((p, i) => {
-    const list = levels.get(p.level) ?? [];
-    list.push(perProblem[i] as number);
-    levels.set(p.level, list);
-  });
-  const byLevel: Record<string, number> = {};
-  for (const [level, xs] of [...levels].sort((a, b) => a[0] - b[0])) byLevel[String(level)] = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const s = meanWithCi(perProblem);
-  return { accuracy: s.mean, ci: [s.lo, s.hi], byLevel, perProblem };
+  const s = summarizeSet(SUITE_SET, records);
+  const byId = new Map(records.map((r) => [r.id, r.avg]));
+  return {
+    accuracy: s.avg,
+    ci: s.ci,
+    byLevel: Object.fromEntries(Object.entries(s.byLevel).map(([level, v]) => [level, v.avg])),
+    perProblem: problems.map((p) => byId.get(p.id) ?? Number.NaN),
+  };
 }

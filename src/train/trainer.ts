@@ -56,7 +56,7 @@ export function buildTaskSuite(c: TrainConfig): TaskSuite {
     demoSize: c.suite.demoSize,
     trainSize: c.suite.trainSize,
     testSize: c.suite.testSize,
-    demoMix: "natural",
+    demoMix: c.suite.demoMix,
     trainMix: c.suite.regime,
     testMix: "levels",
   });
@@ -113,7 +113,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   const evaluate = async (): Promise<number> => {
     const t0 = performance.now();
     const bar = o.progress === false ? null : new ProgressBar("  eval", suite.test.length * c.eval.k, { unit: "resp" });
-    const r = await evaluateSuite(sampler, suite.test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, (d) => bar?.set(d));
+    const r = await evaluateSuite(sampler, suite.test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, bar ?? undefined);
     bar?.finish();
     const rec: EvalRecord = { kind: "eval", iter: state.iter, step: state.step, samples: state.samples, wallclock: state.wallclock, accuracy: r.accuracy, ci: r.ci, byLevel: r.byLevel, k: c.eval.k };
     run.appendMetrics({ ...rec });
