@@ -1,56 +1,83 @@
 /**
- * `npm run bench:engine [-- --preset tiny|small] [--workloads train,decode,rss] [--no-torch]`
+ * `npm run bench:engine [-- --preset tiny|small] [--workloads train,decode,rss] [--rounds 5] [--runs N] [--no-torch]`
  *
  * Times our engine on the workloads of ../shared/anchors/torch_llama_bench.py
  * (same architecture, sizes, batch and context): one AdamW train step, and
  * one sampled token for a batch of 64 with a KV cache after a 64-token
- * prefill. Where /usr/bin/python3 has torch, the anchor runs in the same
- * process tree right after ours, with the threading its header recommends,
- * and each line gains torch_tokens_per_s and ratio (ours / PyTorch).
- * `rss` runs 500 train steps of the preset and reports peak RSS after
- * warm-up against the end (memory must stay flat).
+ * prefill. Where /usr/bin/python3 has torch, the anchor's model and steps
+ * run in the same run with the threading its header recommends (see
+ * engine-anchor.ts).
+ *
+ * The machine is shared, so ours and the anchor alternate: each round times
+ * `runs` train steps of ours, then `runs` of the anchor (decode: 8 tokens
+ * each), with a short pause between sides so neither side's idle spinning
+ * threads run into the other's timing. Background load thus hits both sides
+ * alike. One JSON line per round (each side's median), then per (preset,
+ * workload) a summary line: medians over all steps and `ratio`, the median
+ * of the per-round ratios (ours / PyTorch in tokens per second).
+ *
+ * `rss` runs 500 train steps of the preset and reports the resident set at
+ * the end of warm-up, its peak afterwards, and samples along the way
+ * (memory must stay flat after warm-up).
  *
  * One JSON object per line on stdout.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { type Anchor, anchorAvailable, startAnchor } from "./engine-anchor.js";
 import { generateStep, type Preset, PRESETS, trainStepper } from "./engine-workloads.js";
 import { median } from "./stats.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ANCHOR = join(here, "..", "..", "shared", "anchors", "torch_llama_bench.py");
+const DECODE_BATCH = 64;
+const PREFILL = 64;
+const DECODE_PER_ROUND = 8;
+const WARMUP = 3;
+// Longer than an idle thread of either side spins before it sleeps.
+const SETTLE_MS = 250;
 
 const { values } = parseArgs({
   options: {
     preset: { type: "string" },
     workloads: { type: "string", default: "train,decode" },
     "no-torch": { type: "boolean", default: false },
-    runs: { type: "string", default: "7" },
+    rounds: { type: "string", default: "5" },
+    runs: { type: "string" },
     "rss-steps": { type: "string", default: "500" },
   },
 });
 
 const presets = values.preset ? [values.preset] : Object.keys(PRESETS);
-for (const p of presets) if (!(p in PRESETS)) throw new Error(`unknown preset ${p}; known: ${Object.keys(PRESETS).join(", ")}`);
+for (const p of presets) if (!(p in PRESETS)) throw new Error(`bench:engine: unknown preset ${p}; known: ${Object.keys(PRESETS).join(", ")}`);
 const workloads = new Set(values.workloads.split(","));
-const runs = Number(values.runs);
+for (const w of workloads) if (!["train", "decode", "rss"].includes(w)) throw new Error(`bench:engine: unknown workload ${w}; known: train, decode, rss`);
+const rounds = positiveInt("rounds", values.rounds);
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bench:engine: --${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+/** Train steps per side per round: the bigger preset's steps take seconds, so fewer. */
+function trainRuns(preset: Preset): number {
+  if (values.runs !== undefined) return positiveInt("runs", values.runs);
+  return preset.dim >= 512 ? 1 : 2;
+}
 
 function emit(obj: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
-function timeMedian(fn: () => void, warmup: number, n: number): number {
-  for (let i = 0; i < warmup; i++) fn();
+function timeEach(fn: () => void, n: number): number[] {
   const ts: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     fn();
     ts.push(performance.now() - t0);
   }
-  return median(ts);
+  return ts;
 }
 
 /** Which BLAS /usr/bin/python3's torch will load; netlib's reference BLAS would make the anchor ~10x slow. */
@@ -61,56 +88,126 @@ function torchBlas(): string {
   return real.includes("openblas") ? "openblas" : real.includes("blis") ? "blis" : `reference (${real}); install libopenblas0-pthread for a fair anchor`;
 }
 
-function runAnchor(preset: string, wl: string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  if (values["no-torch"] || !existsSync(ANCHOR)) return out;
-  const probe = spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" });
-  if (probe.status !== 0) return out;
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: "2" };
-  delete env.OPENBLAS_CORETYPE;
-  const r = spawnSync("/usr/bin/python3", [ANCHOR, "--torch-threads", "1", "--preset", preset, "--workloads", wl.join(",")], { env, encoding: "utf8", maxBuffer: 1 << 24 });
-  for (const line of r.stdout.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const j = JSON.parse(line) as { workload: string; tokens_per_s: number };
-    out.set(j.workload, j.tokens_per_s);
-  }
-  return out;
+function load1(): number {
+  return round(loadavg()[0] ?? Number.NaN);
 }
+
+interface Tally {
+  ours: number[];
+  torch: number[];
+  ratios: number[];
+}
+
+/**
+ * Alternates `oursBlock` and `torchBlock` for the given rounds; each block
+ * returns the ms of its steps. Emits a line per round and returns the tally.
+ */
+async function alternate(
+  base: Record<string, unknown>,
+  tokens: number,
+  oursBlock: () => number[],
+  torchBlock: (() => Promise<number[]>) | null,
+): Promise<Tally> {
+  const tally: Tally = { ours: [], torch: [], ratios: [] };
+  for (let r = 1; r <= rounds; r++) {
+    const load = load1();
+    const ours = oursBlock();
+    tally.ours.push(...ours);
+    const ms = median(ours);
+    const line: Record<string, unknown> = { ...base, round: r, ms: round(ms, 3), tokens_per_s: Math.round((tokens * 1000) / ms) };
+    if (torchBlock) {
+      await sleep(SETTLE_MS);
+      const theirs = await torchBlock();
+      await sleep(SETTLE_MS);
+      tally.torch.push(...theirs);
+      const tms = median(theirs);
+      tally.ratios.push(tms / ms);
+      Object.assign(line, { torch_ms: round(tms, 3), torch_tokens_per_s: Math.round((tokens * 1000) / tms), ratio: round(tms / ms) });
+    }
+    emit({ ...line, load1: load });
+  }
+  return tally;
+}
+
+function summary(base: Record<string, unknown>, tokens: number, t: Tally, blas: string | undefined): Record<string, unknown> {
+  const ms = median(t.ours);
+  const line: Record<string, unknown> = { ...base, ms: round(ms, 3), tokens_per_s: Math.round((tokens * 1000) / ms), rounds, steps: t.ours.length };
+  if (t.torch.length > 0) {
+    const tms = median(t.torch);
+    Object.assign(line, {
+      torch_ms: round(tms, 3),
+      torch_tokens_per_s: Math.round((tokens * 1000) / tms),
+      ratio: round(median(t.ratios)),
+      ratio_of_medians: round(tms / ms),
+      ratio_range: [round(Math.min(...t.ratios)), round(Math.max(...t.ratios))],
+      torch_blas: blas,
+    });
+  }
+  return line;
+}
+
+const withTorch = !values["no-torch"] && anchorAvailable();
+const blas = withTorch ? torchBlas() : undefined;
 
 for (const name of presets) {
   const preset = PRESETS[name] as Preset;
-  const ours = new Map<string, Record<string, unknown>>();
+  const timed = workloads.has("train") || workloads.has("decode");
+  const anchor: Anchor | null = withTorch && timed ? await startAnchor(name, DECODE_BATCH, PREFILL) : null;
   if (workloads.has("train")) {
+    const runs = trainRuns(preset);
+    const base = { preset: name, workload: "train", batch: preset.batch, ctx: preset.ctx };
+    const tokens = preset.batch * preset.ctx;
     const step = trainStepper(preset, 0);
-    const ms = timeMedian(step, 3, runs);
-    ours.set("train", { preset: name, workload: "train", ms: round(ms), tokens_per_s: Math.round((preset.batch * preset.ctx * 1000) / ms), batch: preset.batch, ctx: preset.ctx });
+    timeEach(step, WARMUP);
+    await anchor?.train(WARMUP);
+    const t = await alternate(base, tokens, () => timeEach(step, runs), anchor ? () => anchor.train(runs) : null);
+    emit(summary(base, tokens, t, blas));
   }
   if (workloads.has("decode")) {
-    const dec = generateStep(preset, 64, 64, 0);
-    const ms = timeMedian(dec.step, 3, 32);
-    ours.set("decode", { preset: name, workload: "decode", ms: round(ms, 3), tokens_per_s: Math.round((64 * 1000) / ms), batch: 64, prefill: 64 });
-  }
-  const anchor = runAnchor(name, [...ours.keys()]);
-  const blas = anchor.size > 0 ? torchBlas() : undefined;
-  for (const [wl, line] of ours) {
-    const torch = anchor.get(wl);
-    emit(torch === undefined ? line : { ...line, torch_tokens_per_s: torch, ratio: round((line.tokens_per_s as number) / torch, 2), torch_blas: blas });
-  }
-  if (workloads.has("rss")) {
-    const steps = Number(values["rss-steps"]);
-    const step = trainStepper(preset, 1);
-    const warm = Math.min(20, Math.floor(steps / 10));
-    let peakAfterWarmup = 0;
-    let atWarmup = 0;
-    for (let i = 0; i < steps; i++) {
-      step();
-      const rss = process.memoryUsage.rss();
-      if (i === warm) atWarmup = rss;
-      if (i >= warm) peakAfterWarmup = Math.max(peakAfterWarmup, rss);
+    const base = { preset: name, workload: "decode", batch: DECODE_BATCH, prefill: PREFILL };
+    const dec = generateStep(preset, DECODE_BATCH, PREFILL, 0);
+    timeEach(dec.step, WARMUP);
+    if (anchor) {
+      await anchor.decodeReset();
+      await anchor.decode(WARMUP);
     }
-    const mb = (x: number) => round(x / 2 ** 20, 1);
-    emit({ preset: name, workload: "rss", steps, rss_mb_after_warmup: mb(atWarmup), peak_rss_mb: mb(peakAfterWarmup), final_rss_mb: mb(process.memoryUsage.rss()), growth_mb: mb(peakAfterWarmup - atWarmup) });
+    const t = await alternate(base, DECODE_BATCH, () => timeEach(dec.step, DECODE_PER_ROUND), anchor ? () => anchor.decode(DECODE_PER_ROUND) : null);
+    emit(summary(base, DECODE_BATCH, t, blas));
   }
+  anchor?.close();
+  if (workloads.has("rss")) rss(name, preset);
+}
+
+function rss(name: string, preset: Preset): void {
+  const steps = positiveInt("rss-steps", values["rss-steps"]);
+  const step = trainStepper(preset, 1);
+  const warm = Math.min(20, Math.floor(steps / 10));
+  const mb = (x: number) => round(x / 2 ** 20, 1);
+  let peakAfterWarmup = 0;
+  let atWarmup = 0;
+  const samples: number[] = [];
+  const every = Math.max(1, Math.floor(steps / 10));
+  const t0 = performance.now();
+  for (let i = 1; i <= steps; i++) {
+    step();
+    const now = process.memoryUsage.rss();
+    if (i === warm) atWarmup = now;
+    if (i >= warm) peakAfterWarmup = Math.max(peakAfterWarmup, now);
+    if (i % every === 0) samples.push(mb(now));
+  }
+  emit({
+    preset: name,
+    workload: "rss",
+    steps,
+    warmup_steps: warm,
+    rss_mb_after_warmup: mb(atWarmup),
+    peak_rss_mb: mb(peakAfterWarmup),
+    final_rss_mb: mb(process.memoryUsage.rss()),
+    growth_mb: mb(peakAfterWarmup - atWarmup),
+    samples_mb: samples,
+    sample_every_steps: every,
+    ms_per_step: round((performance.now() - t0) / steps),
+  });
 }
 
 function round(x: number, digits = 2): number {

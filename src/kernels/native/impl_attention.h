@@ -1,12 +1,17 @@
 // Causal grouped-query attention, forward and backward, written once over the
-// VF type of the including ISA.
+// VF type of the including ISA, on the GEMM's packing routines and register
+// microkernel (impl_gemm.h).
 //
-// Prefill / training: per (batch, head) and block of QB queries, the scores
-// S = scale Q K^T, the softmax, and O = P V go through the serial GEMM of
-// this file (the register-blocked microkernel does the FLOPs); only keys up
-// to the block's last visible position are computed. Backward recomputes P
-// from the saved log-sum-exp and runs four GEMMs per block; it is threaded
-// over (batch, kv head) so the dk / dv rows each task accumulates are its own.
+// Prefill / training. Keys and values of a head are packed once into the
+// microkernel's panel layout; queries go in blocks of QB rows, and within a
+// block in strips of MR rows. A strip computes only the score tiles up to the
+// last key its last row can see, so above the causal diagonal at most one
+// MR x NR tile is wasted per strip, and P V runs over the same visible keys.
+// The softmax keeps P unnormalised and scales the MR x D output rows instead.
+// Forward is threaded over (batch, head); backward over (batch, kv head), so
+// the dK / dV rows a task accumulates into are its own. Each task runs on one
+// thread in a fixed order, so results are bitwise the same for any thread
+// count.
 // Decode (Tq < 4): per query row, dot products against the cache, a softmax
 // and a weighted sum of values, threaded over (batch, head).
 #pragma once
@@ -20,77 +25,22 @@ namespace gvm {
 namespace GVM_NS {
 
 constexpr int64_t QB = 8 * MR;
+static_assert(QB % MR == 0, "query blocks are whole strips");
 
-// Turns raw scaled scores S (mb x nk, query rows t0..) into probabilities in
-// place, writing each row's log-sum-exp. Invisible keys get probability 0.
-static void softmax_block(const AttnArgs& a, int64_t b, int64_t t0, int64_t mb, int64_t nk, float* S, float* lseRow) {
-  const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
-  const int64_t off = a.kvLen - a.Tq;
-  for (int64_t r = 0; r < mb; r++) {
-    float* row = S + r * nk;
-    const int64_t limit = imax(0, imin(off + t0 + r + 1, nk));
-    for (int64_t s = limit; s < nk; s++) row[s] = -INFINITY;
-    if (mask)
-      for (int64_t s = 0; s < limit; s++)
-        if (mask[s] == 0) row[s] = -INFINITY;
-    const float m = limit > 0 ? row_max(row, limit) : -INFINITY;
-    if (m == -INFINITY) {
-      for (int64_t s = 0; s < nk; s++) row[s] = 0.0f;
-      if (lseRow) lseRow[t0 + r] = -INFINITY;
-      continue;
-    }
-    const VF vm = vset(m);
-    VF acc = vzero();
-    int64_t s = 0;
-    for (; s + W <= limit; s += W) {
-      const VF p = vexp(vload(row + s) - vm);
-      vstore(row + s, p);
-      acc = acc + p;
-    }
-    if (s < limit) {
-      const VF p = vexp(vloadn(row + s, limit - s, -INFINITY) - vm);  // lanes past the tail add 0
-      vstoren(row + s, p, limit - s);
-      acc = acc + p;
-    }
-    for (s = limit; s < nk; s++) row[s] = 0.0f;
-    const float sum = hsum(acc);
-    const VF inv = vset(1.0f / sum);
-    s = 0;
-    for (; s + W <= limit; s += W) vstore(row + s, vload(row + s) * inv);
-    if (s < limit) vstoren(row + s, vloadn(row + s, limit - s) * inv, limit - s);
-    if (lseRow) lseRow[t0 + r] = m + static_cast<float>(log(static_cast<double>(sum)));
+static inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Keys query row t (0-based in Tq) can see: s < limit (before the key mask).
+static inline int64_t row_limit(const AttnArgs& a, int64_t t) { return imax(0, imin(a.kvLen - a.Tq + t + 1, a.kvLen)); }
+
+// Bump allocator over one thread-local scratch slot.
+struct Arena {
+  float* p;
+  float* take(int64_t n) {
+    float* r = p;
+    p += round_up(n, 16);
+    return r;
   }
-}
-
-// Keys a query block can see: those before its last query's position and kvLen.
-static inline int64_t block_keys(const AttnArgs& a, int64_t t0, int64_t mb) {
-  return imax(0, imin(a.kvLen - a.Tq + t0 + mb, a.kvLen));
-}
-
-static void attn_fwd_gemm(const AttnArgs& a, int64_t b, int64_t h) {
-  const int64_t g = h / (a.H / a.Hkv);
-  const int64_t ldq = a.H * a.D, ldk = a.Hkv * a.D;
-  const float* qb = a.q + b * a.Tq * ldq + h * a.D;
-  const float* kb = a.k + b * a.Tk * ldk + g * a.D;
-  const float* vb = a.v + b * a.Tk * ldk + g * a.D;
-  float* ob = a.out + b * a.Tq * ldq + h * a.D;
-  float* lseRow = a.lse ? a.lse + (b * a.H + h) * a.Tq : nullptr;
-  for (int64_t t0 = 0; t0 < a.Tq; t0 += QB) {
-    const int64_t mb = imin(QB, a.Tq - t0);
-    const int64_t nk = block_keys(a, t0, mb);
-    if (nk == 0) {
-      for (int64_t r = 0; r < mb; r++) {
-        for (int64_t d = 0; d < a.D; d++) ob[(t0 + r) * ldq + d] = 0.0f;
-        if (lseRow) lseRow[t0 + r] = -INFINITY;
-      }
-      continue;
-    }
-    float* S = scratch(2, static_cast<size_t>(mb * nk));
-    gemm_serial(false, true, mb, nk, a.D, a.scale, qb + t0 * ldq, ldq, kb, ldk, 0.0f, S, nk);
-    softmax_block(a, b, t0, mb, nk, S, lseRow);
-    gemm_serial(false, false, mb, a.D, nk, 1.0f, S, nk, vb, ldk, 0.0f, ob + t0 * ldq, ldq);
-  }
-}
+};
 
 static float dot(const float* x, const float* y, int64_t n) {
   VF a0 = vzero(), a1 = vzero();
@@ -104,6 +54,105 @@ static float dot(const float* x, const float* y, int64_t n) {
   return hsum(a0 + a1);
 }
 
+static void scale_row(float* x, int64_t n, float s) {
+  const VF vs = vset(s);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) vstore(x + i, vload(x + i) * vs);
+  if (i < n) vstoren(x + i, vloadn(x + i, n - i) * vs, n - i);
+}
+
+static void zero_row(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = 0.0f;
+}
+
+// C[mr x nr] (+)= alpha * panel(a) panel(b) over kc, full tile or edge.
+static inline void tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha,
+                        float beta) {
+  if (mr == MR && nr == NR)
+    ukernel(kc, a, b, c, ldc, alpha, beta);
+  else
+    ukernel_edge(kc, a, b, c, ldc, mr, nr, alpha, beta);
+}
+
+// Forward softmax of one score row in place: row[s] = exp(row[s] - max) for
+// visible keys s < limit, 0 up to `width`. Returns 1 / sum (0 when the query
+// sees no key) and writes the log-sum-exp.
+static float softmax_row(float* row, int64_t limit, int64_t width, const uint8_t* mask, float* lse) {
+  if (mask)
+    for (int64_t s = 0; s < limit; s++)
+      if (mask[s] == 0) row[s] = -INFINITY;
+  const float m = limit > 0 ? row_max(row, limit) : -INFINITY;
+  if (m == -INFINITY) {
+    zero_row(row, width);
+    if (lse) *lse = -INFINITY;
+    return 0.0f;
+  }
+  const VF vm = vset(m);
+  VF acc = vzero();
+  int64_t s = 0;
+  for (; s + W <= limit; s += W) {
+    const VF p = vexp(vload(row + s) - vm);
+    vstore(row + s, p);
+    acc = acc + p;
+  }
+  if (s < limit) {
+    const VF p = vexp(vloadn(row + s, limit - s, -INFINITY) - vm);  // lanes past the tail add 0
+    vstoren(row + s, p, limit - s);
+    acc = acc + p;
+  }
+  zero_row(row + limit, width - limit);
+  const float sum = hsum(acc);
+  if (lse) *lse = m + static_cast<float>(log(static_cast<double>(sum)));
+  return 1.0f / sum;
+}
+
+static void attn_fwd_head(const AttnArgs& a, int64_t b, int64_t h) {
+  const int64_t g = h / (a.H / a.Hkv), D = a.D;
+  const int64_t ldq = a.H * D, ldk = a.Hkv * D;
+  const float* qb = a.q + b * a.Tq * ldq + h * D;
+  const float* kb = a.k + b * a.Tk * ldk + g * D;
+  const float* vb = a.v + b * a.Tk * ldk + g * D;
+  float* ob = a.out + b * a.Tq * ldq + h * D;
+  float* lseRow = a.lse ? a.lse + (b * a.H + h) * a.Tq : nullptr;
+  const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
+  const int64_t nk = row_limit(a, a.Tq - 1);
+  const int64_t ldS = round_up(imax(nk, 1), NR);
+  Arena ar{scratch(2, static_cast<size_t>(ldS * D + nk * round_up(D, NR) + QB * D + QB * ldS + QB * ldS + 16 * 8))};
+  float* Kp = ar.take(ldS * D);              // K^T: NR-key panels, k = D
+  float* Vp = ar.take(nk * round_up(D, NR));  // V: NR-wide panels of D, k = keys
+  float* Qp = ar.take(QB * D);
+  float* S = ar.take(QB * ldS);
+  float* Pp = ar.take(QB * ldS);
+  if (nk > 0) {
+    pack_b(true, kb, ldk, D, nk, Kp);
+    pack_b(false, vb, ldk, nk, D, Vp);
+  }
+  for (int64_t t0 = 0; t0 < a.Tq; t0 += QB) {
+    const int64_t mb = imin(QB, a.Tq - t0);
+    pack_a(false, qb + t0 * ldq, ldq, mb, D, Qp);
+    for (int64_t ir = 0; ir < mb; ir += MR) {
+      const int64_t mr = imin(MR, mb - ir);
+      const int64_t ks = row_limit(a, t0 + ir + mr - 1);
+      float* o = ob + (t0 + ir) * ldq;
+      if (ks == 0) {
+        for (int64_t r = 0; r < mr; r++) {
+          zero_row(o + r * ldq, D);
+          if (lseRow) lseRow[t0 + ir + r] = -INFINITY;
+        }
+        continue;
+      }
+      float* Sr = S + ir * ldS;
+      for (int64_t jr = 0; jr < ks; jr += NR) ukernel(D, Qp + ir * D, Kp + jr * D, Sr + jr, ldS, a.scale, 0.0f);
+      float inv[MR];
+      for (int64_t r = 0; r < mr; r++)
+        inv[r] = softmax_row(Sr + r * ldS, row_limit(a, t0 + ir + r), ks, mask, lseRow ? lseRow + t0 + ir + r : nullptr);
+      pack_a(false, Sr, ldS, mr, ks, Pp);
+      for (int64_t dp = 0; dp < D; dp += NR) tile(ks, Pp, Vp + dp * nk, o + dp, ldq, mr, imin(NR, D - dp), 1.0f, 0.0f);
+      for (int64_t r = 0; r < mr; r++) scale_row(o + r * ldq, D, inv[r]);
+    }
+  }
+}
+
 // One query row against the cache: the decode path.
 static void attn_fwd_row(const AttnArgs& a, int64_t b, int64_t h, int64_t t) {
   const int64_t g = h / (a.H / a.Hkv);
@@ -114,38 +163,21 @@ static void attn_fwd_row(const AttnArgs& a, int64_t b, int64_t h, int64_t t) {
   float* o = a.out + (b * a.Tq + t) * ldq + h * D;
   float* lse = a.lse ? a.lse + (b * a.H + h) * a.Tq + t : nullptr;
   const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
-  const int64_t limit = imax(0, imin(a.kvLen - a.Tq + t + 1, a.kvLen));
+  const int64_t limit = row_limit(a, t);
   float* sc = scratch(2, static_cast<size_t>(limit > 0 ? limit : 1));
-  float m = -INFINITY;
+  for (int64_t s = 0; s < limit; s++) sc[s] = mask && mask[s] == 0 ? -INFINITY : dot(qr, kb + s * ldk, D) * a.scale;
+  zero_row(o, D);
+  const float inv = softmax_row(sc, limit, limit, nullptr, lse);
+  if (inv == 0.0f) return;
   for (int64_t s = 0; s < limit; s++) {
-    if (mask && mask[s] == 0) {
-      sc[s] = -INFINITY;
-      continue;
-    }
-    sc[s] = dot(qr, kb + s * ldk, D) * a.scale;
-    if (sc[s] > m) m = sc[s];
-  }
-  for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
-  if (m == -INFINITY) {
-    if (lse) *lse = -INFINITY;
-    return;
-  }
-  float sum = 0.0f;
-  for (int64_t s = 0; s < limit; s++) {
-    if (sc[s] == -INFINITY) continue;
-    const float p = expf(sc[s] - m);
-    sum += p;
+    if (sc[s] == 0.0f) continue;
     const float* vr = vb + s * ldk;
-    const VF vp = vset(p);
+    const VF vp = vset(sc[s]);
     int64_t d = 0;
     for (; d + W <= D; d += W) vstore(o + d, vfma(vp, vload(vr + d), vload(o + d)));
     if (d < D) vstoren(o + d, vfma(vp, vloadn(vr + d, D - d), vloadn(o + d, D - d)), D - d);
   }
-  const VF inv = vset(1.0f / sum);
-  int64_t d = 0;
-  for (; d + W <= D; d += W) vstore(o + d, vload(o + d) * inv);
-  if (d < D) vstoren(o + d, vloadn(o + d, D - d) * inv, D - d);
-  if (lse) *lse = m + static_cast<float>(log(static_cast<double>(sum)));
+  scale_row(o, D, inv);
 }
 
 static void attentionForward(const AttnArgs& a) {
@@ -159,36 +191,39 @@ static void attentionForward(const AttnArgs& a) {
     return;
   }
   for_tasks(tasks, a.Tq * a.kvLen * a.D, [&](int64_t b0, int64_t b1) {
-    for (int64_t i = b0; i < b1; i++) attn_fwd_gemm(a, i / a.H, i % a.H);
+    for (int64_t i = b0; i < b1; i++) attn_fwd_head(a, i / a.H, i % a.H);
   });
 }
 
-// P = exp(S - lse) for visible keys, 0 elsewhere, in place over raw scaled scores.
-static void probs_block(const AttnArgs& a, int64_t b, int64_t t0, int64_t mb, int64_t nk, float* S, const float* lseRow) {
-  const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
-  const int64_t off = a.kvLen - a.Tq;
-  for (int64_t r = 0; r < mb; r++) {
-    float* row = S + r * nk;
-    const float l = lseRow[t0 + r];
-    const int64_t limit = l == -INFINITY ? 0 : imax(0, imin(off + t0 + r + 1, nk));
-    const VF vl = vset(l);
-    int64_t s = 0;
-    for (; s + W <= limit; s += W) vstore(row + s, vexp(vload(row + s) - vl));
-    if (s < limit) vstoren(row + s, vexp(vloadn(row + s, limit - s) - vl), limit - s);
-    for (s = limit; s < nk; s++) row[s] = 0.0f;
-    if (mask)
-      for (s = 0; s < limit; s++)
-        if (mask[s] == 0) row[s] = 0.0f;
-  }
-}
-
 static void attn_bwd_group(const AttnArgs& a, int64_t b, int64_t g) {
-  const int64_t group = a.H / a.Hkv;
-  const int64_t ldq = a.H * a.D, ldk = a.Hkv * a.D, D = a.D;
+  const int64_t group = a.H / a.Hkv, D = a.D;
+  const int64_t ldq = a.H * D, ldk = a.Hkv * D;
+  const int64_t off = a.kvLen - a.Tq;
   const float* kb = a.k + b * a.Tk * ldk + g * D;
   const float* vb = a.v + b * a.Tk * ldk + g * D;
   float* dkb = a.dk + b * a.Tk * ldk + g * D;
   float* dvb = a.dv + b * a.Tk * ldk + g * D;
+  const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
+  const int64_t nk = row_limit(a, a.Tq - 1);
+  if (nk == 0) return;
+  const int64_t ldS = round_up(nk, NR), dPad = round_up(D, NR), kPad = round_up(nk, MR);
+  Arena ar{scratch(2, static_cast<size_t>(3 * ldS * dPad + 2 * QB * D + 2 * QB * ldS + 2 * kPad * QB + MR * ldS + 2 * QB * dPad +
+                                          16 * 16))};
+  float* Kp = ar.take(ldS * D);    // K^T: NR-key panels, k = D      (S = Q K^T)
+  float* Vt = ar.take(ldS * D);    // V^T: NR-key panels, k = D      (dP = dO V^T)
+  float* Kn = ar.take(nk * dPad);  // K: NR-wide panels of D, k = keys (dQ = dS K)
+  float* Qa = ar.take(QB * D);
+  float* dOa = ar.take(QB * D);
+  float* S = ar.take(QB * ldS);   // scores, then P
+  float* dS = ar.take(QB * ldS);  // dP, then dS
+  float* Pt = ar.take(kPad * QB);
+  float* dSt = ar.take(kPad * QB);
+  float* Pa = ar.take(MR * ldS);
+  float* dOb = ar.take(QB * dPad);
+  float* Qb = ar.take(QB * dPad);
+  pack_b(true, kb, ldk, D, nk, Kp);
+  pack_b(true, vb, ldk, D, nk, Vt);
+  pack_b(false, kb, ldk, nk, D, Kn);
   for (int64_t h = g * group; h < (g + 1) * group; h++) {
     const float* qb = a.q + b * a.Tq * ldq + h * D;
     const float* ob = a.out + b * a.Tq * ldq + h * D;
@@ -197,30 +232,69 @@ static void attn_bwd_group(const AttnArgs& a, int64_t b, int64_t g) {
     const float* lseRow = a.lse + (b * a.H + h) * a.Tq;
     for (int64_t t0 = 0; t0 < a.Tq; t0 += QB) {
       const int64_t mb = imin(QB, a.Tq - t0);
-      const int64_t nk = block_keys(a, t0, mb);
-      if (nk == 0) continue;
-      float* P = scratch(2, static_cast<size_t>(mb * nk));
-      float* dS = scratch(3, static_cast<size_t>(mb * nk));
-      const float* q0 = qb + t0 * ldq;
-      const float* do0 = dob + t0 * ldq;
-      gemm_serial(false, true, mb, nk, D, a.scale, q0, ldq, kb, ldk, 0.0f, P, nk);
-      probs_block(a, b, t0, mb, nk, P, lseRow);
-      // dV += P^T dO;  dP = dO V^T
-      gemm_serial(true, false, nk, D, mb, 1.0f, P, nk, do0, ldq, 1.0f, dvb, ldk);
-      gemm_serial(false, true, mb, nk, D, 1.0f, do0, ldq, vb, ldk, 0.0f, dS, nk);
-      // dS = scale P (dP - rowsum(dO o O))
-      for (int64_t r = 0; r < mb; r++) {
-        const VF c = vset(dot(do0 + r * ldq, ob + (t0 + r) * ldq, D));
-        const VF sc = vset(a.scale);
-        float* ds = dS + r * nk;
-        const float* p = P + r * nk;
-        int64_t s = 0;
-        for (; s + W <= nk; s += W) vstore(ds + s, vload(p + s) * (vload(ds + s) - c) * sc);
-        if (s < nk) vstoren(ds + s, vloadn(p + s, nk - s) * (vloadn(ds + s, nk - s) - c) * sc, nk - s);
+      const int64_t kb_n = row_limit(a, t0 + mb - 1);  // keys the block sees
+      if (kb_n == 0) continue;
+      pack_a(false, qb + t0 * ldq, ldq, mb, D, Qa);
+      pack_a(false, dob + t0 * ldq, ldq, mb, D, dOa);
+      for (int64_t ir = 0; ir < mb; ir += MR) {
+        const int64_t mr = imin(MR, mb - ir);
+        const int64_t ks = row_limit(a, t0 + ir + mr - 1);
+        float* Sr = S + ir * ldS;
+        float* dSr = dS + ir * ldS;
+        for (int64_t jr = 0; jr < ks; jr += NR) {
+          ukernel(D, Qa + ir * D, Kp + jr * D, Sr + jr, ldS, a.scale, 0.0f);
+          ukernel(D, dOa + ir * D, Vt + jr * D, dSr + jr, ldS, 1.0f, 0.0f);
+        }
+        // P = exp(S - lse), dS = scale P (dP - rowsum(dO o O)); zero where invisible
+        for (int64_t r = 0; r < mr; r++) {
+          const int64_t t = t0 + ir + r;
+          const float l = lseRow[t];
+          const int64_t lim = l == -INFINITY ? 0 : row_limit(a, t);
+          float* p = Sr + r * ldS;
+          float* ds = dSr + r * ldS;
+          const VF vl = vset(l), c = vset(dot(dob + t * ldq, ob + t * ldq, D)), sc = vset(a.scale);
+          int64_t s = 0;
+          for (; s + W <= lim; s += W) {
+            const VF pv = vexp(vload(p + s) - vl);
+            vstore(p + s, pv);
+            vstore(ds + s, pv * (vload(ds + s) - c) * sc);
+          }
+          if (s < lim) {
+            const int64_t n = lim - s;
+            const VF pv = vexp(vloadn(p + s, n) - vl);
+            vstoren(p + s, pv, n);
+            vstoren(ds + s, pv * (vloadn(ds + s, n) - c) * sc, n);
+          }
+          if (mask)
+            for (s = 0; s < lim; s++)
+              if (mask[s] == 0) p[s] = ds[s] = 0.0f;
+          zero_row(p + lim, kb_n - lim);
+          zero_row(ds + lim, kb_n - lim);
+        }
+        // dQ[strip] += dS[strip] K
+        if (ks > 0) {
+          pack_a(false, dSr, ldS, mr, ks, Pa);
+          float* dq = dqb + (t0 + ir) * ldq;
+          for (int64_t dp = 0; dp < D; dp += NR) tile(ks, Pa, Kn + dp * nk, dq + dp, ldq, mr, imin(NR, D - dp), 1.0f, 1.0f);
+        }
       }
-      // dQ += dS K;  dK += dS^T Q
-      gemm_serial(false, false, mb, D, nk, 1.0f, dS, nk, kb, ldk, 1.0f, dqb + t0 * ldq, ldq);
-      gemm_serial(true, false, nk, D, mb, 1.0f, dS, nk, q0, ldq, 1.0f, dkb, ldk);
+      // dV += P^T dO, dK += dS^T Q over the block's keys; key s is seen from query s - off on
+      pack_a(true, S, ldS, kb_n, mb, Pt);
+      pack_a(true, dS, ldS, kb_n, mb, dSt);
+      pack_b(false, dob + t0 * ldq, ldq, mb, D, dOb);
+      pack_b(false, qb + t0 * ldq, ldq, mb, D, Qb);
+      for (int64_t i0 = 0; i0 < kb_n; i0 += MR) {
+        const int64_t mr = imin(MR, kb_n - i0);
+        const int64_t k0 = imin(imax(i0 - off - t0, 0), mb);
+        if (k0 >= mb) continue;
+        const float* pt = Pt + i0 * mb + k0 * MR;
+        const float* dst = dSt + i0 * mb + k0 * MR;
+        for (int64_t dp = 0; dp < D; dp += NR) {
+          const int64_t nr = imin(NR, D - dp);
+          tile(mb - k0, pt, dOb + dp * mb + k0 * NR, dvb + i0 * ldk + dp, ldk, mr, nr, 1.0f, 1.0f);
+          tile(mb - k0, dst, Qb + dp * mb + k0 * NR, dkb + i0 * ldk + dp, ldk, mr, nr, 1.0f, 1.0f);
+        }
+      }
     }
   }
 }
