@@ -11,3 +11,4 @@ export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";
 export { LocalSampler, type Sampler, type SamplerOptions, type SamplingRequest, type SampledResponse, type LocalSamplerOptions } from "./sampler.js";
 export { packSequences, type PackedBatch, type PromptResponse } from "./batch.js";
 export { perSampleGradNorms, subsetParams, GRAD_SUBSETS, type GradSubset, type GradNormOptions } from "./gradnorms.js";
+export * from "./hf/index.js";
