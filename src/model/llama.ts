@@ -181,9 +181,9 @@ export class LlamaModel {
         shape = { ...shape, Tk: cache.capacity, kvLen: cache.length + Tn };
       }
       const a = T.attention(q, k, v, shape);
-      x = T.add(x, T.linear(a, L.o, L.ob));
+      x = T.linear(a, L.o, L.ob, x);
       const h2 = T.rmsnorm(x, L.ln2, c.rmsNormEps);
-      x = T.add(x, T.linear(T.swiglu(T.linear(h2, L.gate), T.linear(h2, L.up)), L.down));
+      x = T.linear(T.swiglu(T.linear(h2, L.gate), T.linear(h2, L.up)), L.down, undefined, x);
     });
     if (cache) cache.advance(Tn);
     if (options.lastOnly && Tn > 1) x = lastPositions(x, B, Tn);

@@ -82,6 +82,38 @@ for (const kernels of availableBackends()) {
       const b2 = param([5, 4], rng);
       expectGrad(([p, q]) => T.matmul(p as T.Tensor, q as T.Tensor), [a3, b3]);
       expectGrad(([p, q]) => T.matmul(p as T.Tensor, q as T.Tensor), [a3, b2]);
+      const r = param([2, 3, 4], rng);
+      expectGrad(([p, q, s, t]) => T.linear(p as T.Tensor, q as T.Tensor, s as T.Tensor, t as T.Tensor), [x, W, b, r]);
+      // a residual stream through two layers, its gradient passed along without copies
+      const W2 = param([5, 5], rng);
+      expectGrad(
+        ([p, q, s]) => {
+          const h = T.linear(p as T.Tensor, q as T.Tensor, undefined, p as T.Tensor);
+          return T.linear(T.square(h), s as T.Tensor, undefined, h);
+        },
+        [x, W2, param([5, 5], rng)],
+      );
+    });
+
+    it("gradients passed through adds and reshapes are shared and copied before they are added to", () => {
+      const rng = new Rng(9);
+      const p = param([2, 6], rng);
+      const q = param([2, 6], rng);
+      // the same intermediate twice in one add
+      expectGrad(([a]) => {
+        const y = T.affine(a as T.Tensor, 2, 1);
+        return T.add(y, y);
+      }, [p]);
+      // both inputs of an add consumed again elsewhere, in both orders
+      expectGrad(([a, b]) => {
+        const y = T.affine(a as T.Tensor, 2, 1);
+        const w = T.square(b as T.Tensor);
+        return T.mul(T.add(y, w), T.add(w, y));
+      }, [p, q]);
+      expectGrad(([a]) => {
+        const y = T.affine(a as T.Tensor, -1, 0.5);
+        return T.mul(y.reshape([3, 4]), T.add(y, y).reshape([3, 4]));
+      }, [p]);
     });
 
     it("rmsnorm, rope, swiglu, embedding", () => {

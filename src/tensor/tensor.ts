@@ -25,6 +25,24 @@ export interface GradNode {
 export interface GradSink {
   /** The accumulation buffer for t's gradient (zeroed on first use), or null when t needs none. */
   grad(t: Tensor): Float32Array | null;
+  /**
+   * t's gradient buffer for an op that writes every element of it (a GEMM,
+   * say): `overwrite` is true on first use, when the contents are
+   * unspecified and must be written, not added to; false when earlier
+   * contributions are there to add to. Null when t needs none.
+   */
+  target(t: Tensor): GradTarget | null;
+  /**
+   * Adds g to t's gradient. When t has none yet, t takes g itself without a
+   * copy (an add or reshape passes its output gradient through), so the op
+   * must not write g afterwards.
+   */
+  pass(t: Tensor, g: Float32Array): void;
+}
+
+export interface GradTarget {
+  readonly data: Float32Array;
+  readonly overwrite: boolean;
 }
 
 export function sizeOf(shape: readonly number[]): number {
@@ -138,8 +156,7 @@ export class Tensor {
           op: "reshape",
           inputs: [input],
           backward(g, sink) {
-            const gi = sink.grad(input);
-            if (gi) runtime().kernels.axpy(g.length, 1, g, gi);
+            sink.pass(input, g);
           },
         },
       });
@@ -164,41 +181,109 @@ export class Tensor {
     if (!this.requiresGrad) throw new TensorError(`backward(): tensor ${shapeStr(this.shape)} does not require grad (no parameter upstream, or built under noGrad)`);
     if (seed === undefined && this.size !== 1) throw new TensorError(`backward(): tensor ${shapeStr(this.shape)} is not a scalar; pass a seed gradient`);
     if (seed !== undefined && seed.length !== this.size) throw new TensorError(`backward(): seed has ${seed.length} elements, tensor ${shapeStr(this.shape)} has ${this.size}`);
-    const rt = runtime();
     const order = topoOrder(this);
-    const grads = new Map<Tensor, Float32Array>();
-    const sink: GradSink = {
-      grad(t) {
-        if (!t.requiresGrad) return null;
-        if (t.node === null) {
-          t.grad ??= new Float32Array(t.size);
-          return t.grad;
-        }
-        let g = grads.get(t);
-        if (!g) {
-          g = rt.pool.zeros(t.size);
-          grads.set(t, g);
-        }
-        return g;
-      },
-    };
+    const sink = new Backprop();
     const root = sink.grad(this);
     if (root) {
-      if (seed) rt.kernels.axpy(seed.length, 1, seed, root);
+      if (seed) runtime().kernels.axpy(seed.length, 1, seed, root);
       else root[0] = (root[0] as number) + 1;
     }
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i] as Tensor;
       const node = t.node;
       if (node === null) continue;
-      const g = grads.get(t);
+      const g = sink.take(t);
       if (g) {
         node.backward(g, sink);
-        grads.delete(t);
-        rt.pool.release(g);
+        sink.done(g);
       }
       t.node = null;
     }
+  }
+}
+
+/**
+ * Gradient buffers of one backward pass. Intermediate gradients are pooled;
+ * a buffer passed through (add, reshape) is shared by reference count and
+ * copied only if someone adds to it while another tensor still holds it.
+ */
+class Backprop implements GradSink {
+  private readonly grads = new Map<Tensor, Float32Array>();
+  private readonly refs = new Map<Float32Array, number>();
+  private readonly rt = runtime();
+
+  grad(t: Tensor): Float32Array | null {
+    if (!t.requiresGrad) return null;
+    if (t.node === null) {
+      t.grad ??= new Float32Array(t.size);
+      return t.grad;
+    }
+    const g = this.grads.get(t);
+    if (!g) {
+      const z = this.rt.pool.zeros(t.size);
+      this.own(t, z);
+      return z;
+    }
+    return this.exclusive(t, g);
+  }
+
+  target(t: Tensor): GradTarget | null {
+    if (!t.requiresGrad) return null;
+    if (t.node === null) {
+      if (t.grad) return { data: t.grad, overwrite: false };
+      t.grad = new Float32Array(t.size);
+      return { data: t.grad, overwrite: true };
+    }
+    const g = this.grads.get(t);
+    if (!g) {
+      const fresh = this.rt.pool.alloc(t.size);
+      this.own(t, fresh);
+      return { data: fresh, overwrite: true };
+    }
+    return { data: this.exclusive(t, g), overwrite: false };
+  }
+
+  pass(t: Tensor, g: Float32Array): void {
+    if (!t.requiresGrad) return;
+    if (t.node !== null && !this.grads.has(t)) {
+      this.grads.set(t, g);
+      this.refs.set(g, (this.refs.get(g) ?? 0) + 1);
+      return;
+    }
+    const acc = this.grad(t) as Float32Array;
+    this.rt.kernels.axpy(g.length, 1, g, acc);
+  }
+
+  /** Removes t's gradient for its node's backward; the caller hands it back with done(). */
+  take(t: Tensor): Float32Array | undefined {
+    const g = this.grads.get(t);
+    this.grads.delete(t);
+    return g;
+  }
+
+  done(g: Float32Array): void {
+    const n = (this.refs.get(g) ?? 1) - 1;
+    if (n > 0) {
+      this.refs.set(g, n);
+      return;
+    }
+    this.refs.delete(g);
+    this.rt.pool.release(g);
+  }
+
+  private own(t: Tensor, g: Float32Array): void {
+    this.grads.set(t, g);
+    this.refs.set(g, 1);
+  }
+
+  // t's buffer, copied first if another tensor shares it (copy on write)
+  private exclusive(t: Tensor, g: Float32Array): Float32Array {
+    if ((this.refs.get(g) ?? 1) <= 1) return g;
+    const copy = this.rt.pool.alloc(g.length);
+    copy.set(g);
+    this.done(g);
+    this.own(t, copy);
+    return copy;
   }
 }
 

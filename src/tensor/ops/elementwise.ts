@@ -89,11 +89,8 @@ export function add(a: Tensor, b: Tensor): Tensor {
     out.set(a.data);
     k.axpy(a.size, 1, b.data, out);
     return opResult(out, a.shape, "add", [a, b], (g, sink) => {
-      const ga = sink.grad(a);
-      const gb = sink.grad(b);
-      const kk = runtime().kernels;
-      if (ga) kk.axpy(g.length, 1, g, ga);
-      if (gb) kk.axpy(g.length, 1, g, gb);
+      sink.pass(a, g);
+      sink.pass(b, g);
     });
   }
   return binary("add", a, b, (x, y) => x + y, () => 1, () => 1);

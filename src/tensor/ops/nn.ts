@@ -84,8 +84,8 @@ export function rope(x: Tensor, positions: Int32Array, table: RopeTable): Tensor
   const out = outBuffer(x.size);
   runtime().kernels.rope(tokens, heads, D, x.data, positions, table.cos, table.sin, out, 1, false);
   return opResult(out, x.shape, "rope", [x], (g, sink) => {
-    const gx = sink.grad(x);
-    if (gx) runtime().kernels.rope(tokens, heads, D, g, positions, table.cos, table.sin, gx, -1, true);
+    const gx = sink.target(x);
+    if (gx) runtime().kernels.rope(tokens, heads, D, g, positions, table.cos, table.sin, gx.data, -1, !gx.overwrite);
   });
 }
 
