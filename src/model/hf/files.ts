@@ -24,6 +24,11 @@ export function readJsonFile(dir: string, name: string, required: boolean, what:
   } catch (err) {
     throw new ModelDirError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
   }
+  return parseJsonObject(path, text, what);
+}
+
+/** A JSON object parsed from the text of `path` (named in errors). */
+export function parseJsonObject(path: string, text: string, what: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -32,6 +37,17 @@ export function readJsonFile(dir: string, name: string, required: boolean, what:
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ModelDirError(`${path}: expected a JSON object (${what}), got ${Array.isArray(json) ? "an array" : String(json)}`);
   return json as Record<string, unknown>;
+}
+
+/** Bytes of DIR/NAME, which must exist. */
+export function readFileBytes(dir: string, name: string, what: string): Buffer {
+  const path = join(dir, name);
+  if (!existsSync(path)) throw new ModelDirError(`${path}: missing (expected ${what})`);
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ModelDirError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
 }
 
 /** Text of DIR/NAME, or undefined when it does not exist. */

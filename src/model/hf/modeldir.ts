@@ -37,9 +37,19 @@ export interface ModelDir extends TokenizerDir {
   model: LlamaModel;
 }
 
-/** True when a config names the byte tokenizer's pad/bos/eos ids (gvm's own models). */
+/**
+ * True for gvm's byte-level models: special ids, where given, are the byte
+ * tokenizer's, and either the vocabulary is exactly its 259 ids or the
+ * config names its bos and eos ids (a padded embedding).
+ */
 export function isByteLevelConfig(c: ModelConfig): boolean {
-  return c.vocabSize >= 259 && c.bosTokenId === ByteTokenizer.BOS && c.eosTokenIds.length === 1 && c.eosTokenIds[0] === ByteTokenizer.EOS && c.raw.pad_token_id === ByteTokenizer.PAD;
+  const pad = c.raw.pad_token_id;
+  const idsFit =
+    (c.bosTokenId === null || c.bosTokenId === ByteTokenizer.BOS) &&
+    (c.eosTokenIds.length === 0 || (c.eosTokenIds.length === 1 && c.eosTokenIds[0] === ByteTokenizer.EOS)) &&
+    (pad === undefined || pad === null || pad === ByteTokenizer.PAD);
+  const named = c.bosTokenId === ByteTokenizer.BOS && c.eosTokenIds[0] === ByteTokenizer.EOS;
+  return idsFit && (c.vocabSize === new ByteTokenizer().vocabSize || (named && c.vocabSize >= new ByteTokenizer().vocabSize));
 }
 
 /** config.json, tokenizer and chat template of a directory, without the weights. */
@@ -54,7 +64,7 @@ export function loadTokenizerDir(dir: string): TokenizerDir {
   }
   if (isByteLevelConfig(config)) return { dir, config, tokenizer: new ByteTokenizer(), kind: "byte", chatTemplate: null };
   throw new CheckpointError(
-    `${dir}: no tokenizer.json (expected tokenizer.json + tokenizer_config.json of a Hugging Face model, or a gvm byte-level model whose config.json has pad/bos/eos_token_id ${ByteTokenizer.PAD}/${ByteTokenizer.BOS}/${ByteTokenizer.EOS})`,
+    `${dir}: no tokenizer.json (expected tokenizer.json + tokenizer_config.json of a Hugging Face model, or a gvm byte-level model: vocab_size 259, or bos/eos_token_id ${ByteTokenizer.BOS}/${ByteTokenizer.EOS}; config.json has vocab_size ${config.vocabSize}, bos_token_id ${config.bosTokenId}, eos_token_id ${JSON.stringify(config.eosTokenIds)})`,
   );
 }
 

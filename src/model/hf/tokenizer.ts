@@ -19,13 +19,13 @@
  * embeddings are often padded past the tokenizer, e.g. Qwen's 151936 rows
  * for 151669 tokens; transformers and vLLM drop those too).
  */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
 import { TokenizerError, type Tokenizer } from "../tokenizer.js";
-import { ModelDirError, readJsonFile } from "./files.js";
+import { ModelDirError, parseJsonObject, readFileBytes, readJsonFile } from "./files.js";
 
 export interface HfTokenizerSource {
-  /** Parsed tokenizer.json. */
-  tokenizerJson: Record<string, unknown>;
   /** Parsed tokenizer_config.json. */
   tokenizerConfig: Record<string, unknown>;
   /** Parsed config.json (for eos/pad ids), when there is one. */
@@ -65,24 +65,13 @@ export class HfTokenizer implements Tokenizer {
   private readonly lib: HfLibTokenizer;
   private readonly specialIds: ReadonlySet<number>;
 
-  constructor(src: HfTokenizerSource) {
+  /** core: the built library tokenizer (buildTokenizerCore); src: the other files of the directory. */
+  constructor(core: TokenizerCore, src: HfTokenizerSource) {
     const where = `${src.dir}/tokenizer.json`;
-    const model = src.tokenizerJson.model as { type?: unknown; vocab?: unknown } | undefined;
-    if (model === undefined || model === null || typeof model !== "object") throw new ModelDirError(`${where}: no "model" object (expected a tokenizers library tokenizer.json)`);
-    try {
-      this.lib = new HfLibTokenizer(src.tokenizerJson, src.tokenizerConfig);
-    } catch (err) {
-      throw new ModelDirError(`${where}: the tokenizer cannot be built (${(err as Error).message})`, { cause: err });
-    }
+    this.lib = core.lib;
+    this.vocabSize = core.vocabSize;
+    this.specialIds = core.specialIds;
     this.config = src.tokenizerConfig;
-    const vocab = this.lib.get_vocab(true);
-    if (vocab.size === 0) throw new ModelDirError(`${where}: the vocabulary is empty`);
-    let maxId = -1;
-    for (const id of vocab.values()) if (id > maxId) maxId = id;
-    this.vocabSize = maxId + 1;
-    const special = new Set<number>();
-    for (const [id, t] of this.lib.get_added_tokens_decoder()) if (t.special) special.add(id);
-    this.specialIds = special;
 
     const cfgWhere = `${src.dir}/tokenizer_config.json`;
     const idOf = (field: string): number | null => {
@@ -165,14 +154,58 @@ export class HfTokenizer implements Tokenizer {
   }
 }
 
+/** The built library tokenizer and what is derived from its vocabulary alone. */
+export interface TokenizerCore {
+  lib: HfLibTokenizer;
+  vocabSize: number;
+  specialIds: ReadonlySet<number>;
+}
+
+/** Builds the library tokenizer from parsed tokenizer.json and tokenizer_config.json; `where` is named in errors. */
+export function buildTokenizerCore(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, where: string): TokenizerCore {
+  const model = tokenizerJson.model;
+  if (model === undefined || model === null || typeof model !== "object") throw new ModelDirError(`${where}: no "model" object (expected a tokenizers library tokenizer.json)`);
+  let lib: HfLibTokenizer;
+  try {
+    lib = new HfLibTokenizer(tokenizerJson, tokenizerConfig);
+  } catch (err) {
+    throw new ModelDirError(`${where}: the tokenizer cannot be built (${(err as Error).message})`, { cause: err });
+  }
+  const vocab = lib.get_vocab(true);
+  if (vocab.size === 0) throw new ModelDirError(`${where}: the vocabulary is empty`);
+  let maxId = -1;
+  for (const id of vocab.values()) if (id > maxId) maxId = id;
+  const specialIds = new Set<number>();
+  for (const [id, t] of lib.get_added_tokens_decoder()) if (t.special) specialIds.add(id);
+  return { lib, vocabSize: maxId + 1, specialIds };
+}
+
+/**
+ * Built tokenizers by the hash of their two files' bytes: building one
+ * (parsing ~11 MB of JSON, indexing 150k merges) takes about a second, and
+ * an evaluation of several checkpoints of one run, or a trainer reloading
+ * its checkpoints, reads the same files again and again.
+ */
+const CORE_CACHE = new Map<string, TokenizerCore>();
+const CORE_CACHE_SIZE = 2;
+
 /**
  * Loads tokenizer.json + tokenizer_config.json of a model directory
  * (config.json and generation_config.json, when present, add eos ids).
  */
 export function loadHfTokenizer(dir: string): HfTokenizer {
-  const tokenizerJson = readJsonFile(dir, "tokenizer.json", true, "a tokenizers library tokenizer.json");
-  const tokenizerConfig = readJsonFile(dir, "tokenizer_config.json", true, "tokenizer_config.json with the special tokens and chat template");
+  const tokenizerBytes = readFileBytes(dir, "tokenizer.json", "a tokenizers library tokenizer.json");
+  const configBytes = readFileBytes(dir, "tokenizer_config.json", "tokenizer_config.json with the special tokens and chat template");
+  const tokenizerConfig = parseJsonObject(join(dir, "tokenizer_config.json"), configBytes.toString("utf8"), "tokenizer_config.json with the special tokens and chat template");
   const modelConfig = readJsonFile(dir, "config.json", false, "the model config");
   const generationConfig = readJsonFile(dir, "generation_config.json", false, "generation defaults");
-  return new HfTokenizer({ tokenizerJson, tokenizerConfig, dir, ...(modelConfig ? { modelConfig } : {}), ...(generationConfig ? { generationConfig } : {}) });
+  const key = createHash("sha256").update(tokenizerBytes).update("\0").update(configBytes).digest("hex");
+  let core = CORE_CACHE.get(key);
+  if (core === undefined) {
+    const path = join(dir, "tokenizer.json");
+    core = buildTokenizerCore(parseJsonObject(path, tokenizerBytes.toString("utf8"), "a tokenizers library tokenizer.json"), tokenizerConfig, path);
+    CORE_CACHE.set(key, core);
+    while (CORE_CACHE.size > CORE_CACHE_SIZE) CORE_CACHE.delete(CORE_CACHE.keys().next().value as string);
+  }
+  return new HfTokenizer(core, { tokenizerConfig, dir, ...(modelConfig ? { modelConfig } : {}), ...(generationConfig ? { generationConfig } : {}) });
 }
