@@ -6,35 +6,15 @@
  * and final accuracy. Runs are resumable: a second `npm start` reuses
  * finished runs and only prints the table.
  */
-import { join } from "node:path";
 import { costToTarget, summarize } from "../report/compare.js";
-import { checkTrainConfig, parseTrainConfig, type TrainConfig } from "../train/config.js";
+import { experimentConfig } from "../train/presets.js";
 import type { EvalRecord } from "../train/records.js";
 import { train } from "../train/trainer.js";
 import { defaultLogger } from "../util/log.js";
 import { type Command, parseOptions } from "./command.js";
 
-/** The demo's settings, fixed: sized to finish on 2 CPU cores in minutes. */
+/** The GVM strategy the demo compares with uniform. */
 export const DEMO_DEFAULT_STRATEGY = "gvm";
-
-export function demoConfig(strategy: string, out: string, regime: "natural" | "paper-like", seed: number): TrainConfig {
-  return checkTrainConfig(
-    parseTrainConfig(
-      {
-        seed,
-        runDir: join(out, regime, `raftpp-${strategy}-s${seed}`),
-        label: `raftpp/${strategy}`,
-        model: { hiddenSize: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 344, maxPositions: 160 },
-        suite: { seed: 1, demoSize: 200, trainSize: 1000, testSize: 300, regime },
-        warmStart: { steps: 300, batchSize: 32, lr: 3e-3, cacheDir: join(out, ".cache") },
-        rl: { method: "raftpp", strategy, promptsPerIter: 64, budget: 512, stage1: 2, budgetMode: "inclusive", stepsPerIter: 4, iterations: 10, maxNewTokens: 96 },
-        eval: { every: 2, k: 2, temperature: 1 },
-      },
-      "demo",
-    ),
-    "demo",
-  );
-}
 
 function fmt(x: number | null, digits = 3): string {
   return x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
@@ -72,7 +52,7 @@ export const demoCommand: Command = {
     const log = defaultLogger();
     const curves = new Map<string, EvalRecord[][]>();
     for (const s of strategies) {
-      const c = demoConfig(s, out, regime, seed);
+      const c = experimentConfig({ method: "raftpp", strategy: s, regime, seed, out });
       log.info(`\n== RAFT++ with ${s} allocation (${c.runDir})`);
       const r = await train(c);
       curves.set(c.label ?? s, [r.evals]);

@@ -70,13 +70,13 @@ function apply(left: number, op: Op, right: number): number {
 
 const OPS: readonly Op[] = ["+", "-", "*"];
 
-/** Draws one step from `value`, rejecting ones that leave 1..MAX_VALUE. */
-function drawStep(rng: Rng, value: number, digits: Digits): Step {
+/** Draws one step from `value`, rejecting ones that leave 1..maxValue. */
+function drawStep(rng: Rng, value: number, digits: Digits, maxValue: number): Step {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const op = OPS[rng.int(3)] as Op;
     const right = op === "*" ? 2 + rng.int(8) : operand(rng, digits);
     const result = apply(value, op, right);
-    if (result >= 1 && result <= MAX_VALUE) return { left: value, op, right, result };
+    if (result >= 1 && result <= maxValue) return { left: value, op, right, result };
   }
   throw new GvmError(`arithmetic tasks: no valid step from ${value} (${digits}-digit operands)`);
 }
@@ -103,15 +103,15 @@ export function renderProblem(level: number, ops: number, digits: Digits, start:
   };
 }
 
-/** One random problem of the given level. */
-export function generateProblem(rng: Rng, level: number): ArithProblem {
+/** One random problem of the given level; every running value stays in 1..maxValue. */
+export function generateProblem(rng: Rng, level: number, maxValue: number = MAX_VALUE): ArithProblem {
   const shapes = levelShapes(level);
   const shape = shapes[rng.int(shapes.length)] as { ops: number; digits: Digits };
   const start = operand(rng, shape.digits);
   const steps: Step[] = [];
   let value = start;
   for (let k = 0; k < shape.ops; k++) {
-    const step = drawStep(rng, value, shape.digits);
+    const step = drawStep(rng, value, shape.digits, maxValue);
     steps.push(step);
     value = step.result;
   }

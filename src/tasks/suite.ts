@@ -54,6 +54,8 @@ export interface SuiteOptions {
   trainMix: Mix;
   /** Level mix of the test split. */
   testMix: Mix;
+  /** Largest running value of a chain (every intermediate result stays in 1..maxValue). */
+  maxValue: number;
 }
 
 export interface SuiteProblem extends ArithProblem {
@@ -86,6 +88,7 @@ const optionsSchema = z
     demoMix: mixSchema.default("natural"),
     trainMix: mixSchema.default("natural"),
     testMix: mixSchema.default("levels"),
+    maxValue: z.number().int("must be an integer").min(20, "must be >= 20").default(MAX_VALUE),
   })
   .strict();
 
@@ -127,13 +130,14 @@ class LevelStream {
   constructor(
     seed: number,
     private readonly level: number,
+    private readonly maxValue: number,
   ) {
     this.rng = new Rng(seed).fork(level);
   }
   next(): ArithProblem {
     // Give up only when a level is clearly exhausted (level 1 has 189 distinct problems).
     for (let attempt = 0; attempt < 20000; attempt++) {
-      const p = generateProblem(this.rng, this.level);
+      const p = generateProblem(this.rng, this.level, this.maxValue);
       if (this.seen.has(p.expression)) continue;
       this.seen.add(p.expression);
       return p;
@@ -155,7 +159,7 @@ export function buildSuite(rawOptions: Partial<SuiteOptions> = {}): TaskSuite {
   ];
   const drawn: Record<Split, ArithProblem[]> = { demo: [], train: [], test: [] };
   LEVELS.forEach((level, li) => {
-    const stream = new LevelStream(options.seed, level);
+    const stream = new LevelStream(options.seed, level, options.maxValue);
     for (const [split, count, mix] of splits) {
       const k = levelCounts(count, mix)[li] as number;
       for (let j = 0; j < k; j++) drawn[split].push(stream.next());

@@ -48,6 +48,8 @@ export const suiteSchema = z
      * splits need, so demonstrations skip it by default.
      */
     demoMix: z.array(z.number().min(0)).length(6).default([0, 2, 2, 2, 2, 1]),
+    /** Largest running value of an arithmetic chain. */
+    maxValue: int(20).default(999),
     /** Prompt-pool regime: the natural level mix or a paper-like pool (mostly trivial or out of reach). */
     regime: z.enum(["natural", "paper-like"]).default("natural"),
   })

@@ -59,6 +59,7 @@ export function buildTaskSuite(c: TrainConfig): TaskSuite {
     demoMix: c.suite.demoMix,
     trainMix: c.suite.regime,
     testMix: "levels",
+    maxValue: c.suite.maxValue,
   });
 }
 

@@ -1,0 +1,45 @@
+/**
+ * The experiment preset shared by `gvm demo` and `npm run bench:gvm`: one
+ * fixed model, suite, warm start and budget, varied only by learner,
+ * allocation strategy, regime and seed, so every comparison is like for like.
+ */
+import { join } from "node:path";
+import { ConfigError } from "../util/errors.js";
+import { checkTrainConfig, type Method, parseTrainConfig, type TrainConfig } from "./config.js";
+
+export type Regime = "natural" | "paper-like";
+export const REGIMES: readonly Regime[] = ["natural", "paper-like"];
+
+export interface ExperimentChoice {
+  method: Method;
+  strategy: string;
+  regime: Regime;
+  seed: number;
+  /** Root directory of the experiment's runs (and of the warm-start cache). */
+  out: string;
+  /** Field overrides on top of the preset (e.g. {"rl.iterations": 20}). */
+  overrides?: Record<string, unknown>;
+}
+
+/** The preset's raw settings (before validation); fields documented in config.ts. */
+export const EXPERIMENT_PRESET = {
+  model: { hiddenSize: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 344, maxPositions: 160 },
+  suite: { seed: 1, demoSize: 5000, trainSize: 1000, testSize: 300, maxValue: 99 },
+  warmStart: { steps: 600, batchSize: 32, lr: 3e-3 },
+  rl: { promptsPerIter: 64, budget: 512, stage1: 2, budgetMode: "inclusive", stepsPerIter: 4, iterations: 10, maxNewTokens: 64 },
+  eval: { every: 2, k: 2, temperature: 1 },
+} as const;
+
+export function experimentConfig(x: ExperimentChoice): TrainConfig {
+  const raw = structuredClone(EXPERIMENT_PRESET) as unknown as Record<string, Record<string, unknown>>;
+  raw.suite = { ...raw.suite, regime: x.regime };
+  raw.warmStart = { ...raw.warmStart, cacheDir: join(x.out, ".cache") };
+  raw.rl = { ...raw.rl, method: x.method, strategy: x.strategy };
+  for (const [path, value] of Object.entries(x.overrides ?? {})) {
+    const [section, field] = path.split(".");
+    if (section === undefined || field === undefined || path.split(".").length !== 2) throw new ConfigError(`experiment override ${JSON.stringify(path)}: expected "section.field", e.g. "rl.iterations"`);
+    raw[section] = { ...(raw[section] ?? {}), [field]: value };
+  }
+  const config = { ...raw, seed: x.seed, runDir: join(x.out, x.regime, `${x.method}-${x.strategy}-s${x.seed}`), label: `${x.method}/${x.strategy}` };
+  return checkTrainConfig(parseTrainConfig(config, "experiment preset"), "experiment preset");
+}
