@@ -57,7 +57,7 @@ describe("gvm eval: usage errors exit 2, runtime failures exit 1", () => {
     [["eval", "--model", "m", "--suite", "--bogus"], /Unknown option '--bogus'/],
     [["eval", "--model", "m", "--suite", "--k", "0"], /field 'sampling\.k' is 0: .*>= 1/],
     [["eval", "--model", "m", "--suite", "--k", "two"], /--k must be a number, got "two"/],
-    [["eval", "--model", "m", "--suite", "--chat", "alpaca"], /field 'prompt\.chat' is "alpaca"; allowed: "plain" \| "chatml" \| "llama3" \| "raw"/],
+    [["eval", "--model", "m", "--suite", "--chat", "alpaca"], /field 'prompt\.chat' is "alpaca"; allowed: "auto" \| "model" \| "plain" \| "chatml" \| "llama3" \| "raw"/],
     [["eval", "--model", "m", "--benchmarks", BENCH_DIR, "--only", "gsm8k"], /field 'only\.0' is "gsm8k"; allowed: "math500"/],
     [["eval", "--model", "m", "--only", "math500"], /--only needs --benchmarks DIR/],
     [["eval", "--model", "m", "--question-field", "q"], /--question-field needs --data FILE/],

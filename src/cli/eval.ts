@@ -4,12 +4,13 @@
  * written per problem and summarised in the paper's table. Resumable: the
  * same command after an interruption continues where it stopped.
  */
-import { existsSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { z } from "zod";
 import {
   BENCHMARK_NAMES,
   CHAT_FORMAT_NAMES,
+  type ChatFormat,
+  type ChatFormatName,
   DEFAULT_SAMPLING,
   EvalDir,
   type EvalSet,
@@ -26,7 +27,7 @@ import {
   runEval,
   suiteSet,
 } from "../eval/index.js";
-import { ByteTokenizer, loadModel, LocalSampler, type Sampler } from "../model/index.js";
+import { loadModelDir, LocalSampler, type Sampler } from "../model/index.js";
 import { loadConfig } from "../util/config.js";
 import { ConfigError } from "../util/errors.js";
 import { VerifierPool } from "../verify/index.js";
@@ -118,7 +119,8 @@ export const evalConfigSchema = z
       .object({
         system: z.string().nullable().default(PAPER_SYSTEM_PROMPT),
         instruction: z.string().default(PAPER_INSTRUCTION),
-        chat: z.enum(CHAT_FORMAT_NAMES as [string, ...string[]]).default("plain"),
+        /** A named chat format, "model" (the model directory's own chat template) or "auto" (the model's template when it has one, else plain). */
+        chat: z.enum(["auto", "model", ...CHAT_FORMAT_NAMES] as [string, ...string[]]).default("auto"),
       })
       .strict()
       .prefault({}),
@@ -165,7 +167,8 @@ const HELP = [
   "Prompt (default: the paper's system prompt and instruction):",
   "  --system TEXT | --no-system   system message",
   "  --instruction TEXT     appended to the question after a space",
-  `  --chat FORMAT          ${CHAT_FORMAT_NAMES.join(" | ")} (default plain: system, blank line, question)`,
+  `  --chat FORMAT          ${CHAT_FORMAT_NAMES.join(" | ")} | model | auto (default auto: the model's own`,
+  "                         chat template when its directory has one, else plain: system, blank line, question)",
   "",
   "Output and run:",
   "  --out DIR              results root (default eval); one subdirectory per model",
@@ -253,13 +256,18 @@ function labelDir(label: string): string {
   return label.replace(/[^A-Za-z0-9_.-]+/g, "_");
 }
 
-/** The in-process engine on a model directory (byte-level tokenizer). */
-function localSampler(dir: string, batchSize: number): Sampler {
-  if (existsSync(join(dir, "tokenizer.json"))) {
-    throw new ConfigError(`${dir}: has a tokenizer.json, which the in-process engine cannot read yet; serve the model with an OpenAI-compatible server and evaluate through it`);
+/**
+ * The in-process engine on a model directory (its tokenizer.json, or the
+ * byte tokenizer for gvm's own models) and the chat format the prompts use.
+ */
+function localSampler(dir: string, batchSize: number, chat: string): { sampler: Sampler; chat: ChatFormatName | "model"; format?: ChatFormat } {
+  const m = loadModelDir(dir);
+  const sampler = new LocalSampler(m.model, m.tokenizer, { batchSize });
+  if (chat === "model" || (chat === "auto" && m.chatTemplate !== null)) {
+    if (m.chatTemplate === null) throw new ConfigError(`gvm ${NAME}: --chat model, but ${dir} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); pick one of ${CHAT_FORMAT_NAMES.join(", ")}`);
+    return { sampler, chat: "model", format: m.chatTemplate.format };
   }
-  const model = loadModel(dir);
-  return new LocalSampler(model, new ByteTokenizer(), { batchSize });
+  return { sampler, chat: chat === "auto" ? "plain" : (chat as ChatFormatName) };
 }
 
 async function loadSets(config: EvalCliConfig, pool: VerifierPool): Promise<EvalSet[]> {
@@ -303,15 +311,16 @@ export const evalCommand: Command = {
       sets = await loadSets(config, pool);
       for (const model of config.models) {
         const label = config.label ?? defaultLabel(model);
+        const local = localSampler(model, config.batchSize, config.prompt.chat);
         const dir = EvalDir.open(join(config.out, labelDir(label)), {
           label,
           model: resolve(model),
           sampling: config.sampling,
-          template: { system: config.prompt.system, instruction: config.prompt.instruction, chat: config.prompt.chat as (typeof CHAT_FORMAT_NAMES)[number] },
+          // "model" names the directory's own template (rendered through `format` below, never by name).
+          template: { system: config.prompt.system, instruction: config.prompt.instruction, chat: local.chat as ChatFormatName },
         });
-        const sampler = localSampler(model, config.batchSize);
         const t0 = performance.now();
-        const summary = await runEval({ dir, sampler, sets, chunk: config.chunk, progress: !quiet });
+        const summary = await runEval({ dir, sampler: local.sampler, sets, chunk: config.chunk, progress: !quiet, ...(local.format ? { format: local.format } : {}) });
         io.stderr.write(`${label}: ${sets.length} set(s), ${sets.reduce((a, s) => a + s.problems.length, 0)} problems, ${((performance.now() - t0) / 1000).toFixed(1)} s this run; results in ${dir.path}\n`);
         summaries.push(summary);
       }

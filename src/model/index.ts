@@ -12,3 +12,5 @@ export { LocalSampler, type Sampler, type SamplerOptions, type SamplingRequest, 
 export { packSequences, type PackedBatch, type PromptResponse } from "./batch.js";
 export { perSampleGradNorms, subsetParams, GRAD_SUBSETS, type GradSubset, type GradNormOptions } from "./gradnorms.js";
 export * from "./hf/index.js";
+export { RemoteSampler, RemoteSamplerError, chunkSeed, type RemoteApi, type RemoteSamplerOptions } from "./remote.js";
+export { ResponseCache, ResponseCacheError, cacheKey, type CacheSettings } from "./remote-cache.js";

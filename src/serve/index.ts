@@ -1,0 +1,4 @@
+/** `gvm serve`: an OpenAI-compatible server over the in-process engine. */
+export { GvmServer, type ChatRenderer, type ChatRole, type ServeOptions } from "./server.js";
+export { ApiError, DEFAULT_LIMITS, type ServeLimits } from "./protocol.js";
+export { runJob, IncrementalText, type GenerationJob, type JobResult, type TokenEvent } from "./engine.js";

@@ -1,0 +1,131 @@
+/**
+ * The OpenAI request bodies `gvm serve` accepts, validated with messages
+ * that name the field, and the OpenAI-style error they turn into.
+ *
+ * Fields we do not implement are refused when set to anything but their
+ * no-op value (penalties, logit_bias, echo, suffix, best_of), rather than
+ * silently ignored; unknown fields pass, as vLLM lets them.
+ */
+import { z } from "zod";
+import { GvmError } from "../util/errors.js";
+
+export type ApiErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "rate_limit_error" | "server_error";
+
+/** An error answered as {"error": {message, type, param, code}} with an HTTP status. */
+export class ApiError extends GvmError {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ApiErrorType = "invalid_request_error",
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+
+  body(): { error: { message: string; type: ApiErrorType; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export interface ServeLimits {
+  /** Largest request body in bytes. */
+  maxBodyBytes: number;
+  /** Largest n (choices per prompt). */
+  maxN: number;
+  /** Largest max_tokens. */
+  maxTokens: number;
+  /** Most prompts in one completions request. */
+  maxPrompts: number;
+  /** Requests waiting for the engine at most; more get 429. */
+  maxQueue: number;
+}
+
+export const DEFAULT_LIMITS: ServeLimits = { maxBodyBytes: 1 << 20, maxN: 16, maxTokens: 4096, maxPrompts: 16, maxQueue: 32 };
+
+const zeroOrAbsent = (field: string) =>
+  z
+    .number()
+    .nullish()
+    .refine((v) => v === undefined || v === null || v === 0, `${field} is not supported by gvm serve (only 0)`);
+
+function common(limits: ServeLimits) {
+  return {
+    model: z.string({ error: "model is required (a string; see GET /v1/models)" }),
+    n: z.number().int("n must be an integer").min(1, "n must be >= 1").max(limits.maxN, `n must be <= ${limits.maxN} (this server's limit)`).nullish(),
+    temperature: z.number().min(0, "temperature must be >= 0").max(2, "temperature must be <= 2").nullish(),
+    top_p: z.number().gt(0, "top_p must be > 0").max(1, "top_p must be <= 1").nullish(),
+    top_k: z.number().int("top_k must be an integer").min(-1, "top_k must be >= -1 (-1 or 0: no limit)").nullish(),
+    max_tokens: z.number().int("max_tokens must be an integer").min(1, "max_tokens must be >= 1").max(limits.maxTokens, `max_tokens must be <= ${limits.maxTokens} (this server's limit)`).nullish(),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+    stop: z.union([z.string().min(1, "stop strings must not be empty"), z.array(z.string().min(1, "stop strings must not be empty")).max(16, "at most 16 stop strings")]).nullish(),
+    seed: z.number().int("seed must be an integer").nullish(),
+    presence_penalty: zeroOrAbsent("presence_penalty"),
+    frequency_penalty: zeroOrAbsent("frequency_penalty"),
+    logit_bias: z
+      .record(z.string(), z.number())
+      .nullish()
+      .refine((v) => v === undefined || v === null || Object.keys(v).length === 0, "logit_bias is not supported by gvm serve"),
+    user: z.string().nullish(),
+    return_tokens_as_token_ids: z.boolean().nullish(),
+    include_stop_str_in_output: z.boolean().nullish(),
+  };
+}
+
+export function completionSchema(limits: ServeLimits) {
+  return z
+    .object({
+      ...common(limits),
+      prompt: z.union(
+        [z.string(), z.array(z.string(), { error: "prompt must be a string or a list of strings (token id prompts are not supported)" }).min(1, "prompt list is empty").max(limits.maxPrompts, `at most ${limits.maxPrompts} prompts per request`)],
+        { error: "prompt must be a string or a list of strings (token id prompts are not supported)" },
+      ),
+      logprobs: z.number().int("logprobs must be an integer").min(0, "logprobs must be >= 0").max(5, "logprobs must be <= 5").nullish(),
+      echo: z
+        .boolean()
+        .nullish()
+        .refine((v) => v !== true, "echo is not supported by gvm serve"),
+      suffix: z
+        .string()
+        .nullish()
+        .refine((v) => v === undefined || v === null, "suffix is not supported by gvm serve"),
+      best_of: z.number().int().nullish(),
+    })
+    .passthrough();
+}
+
+const contentPart = z.object({ type: z.literal("text", { error: "only text content parts are supported" }), text: z.string() });
+
+export function chatSchema(limits: ServeLimits) {
+  return z
+    .object({
+      ...common(limits),
+      messages: z
+        .array(
+          z.object({
+            role: z.enum(["system", "developer", "user", "assistant"], { error: "role must be system, developer, user or assistant" }),
+            content: z.union([z.string(), z.array(contentPart)], { error: "content must be a string or a list of text parts" }),
+          }),
+          { error: "messages must be a list of {role, content}" },
+        )
+        .min(1, "messages must not be empty"),
+      max_completion_tokens: z.number().int().min(1, "max_completion_tokens must be >= 1").max(limits.maxTokens, `max_completion_tokens must be <= ${limits.maxTokens}`).nullish(),
+      logprobs: z.boolean().nullish(),
+      top_logprobs: z.number().int("top_logprobs must be an integer").min(0).max(5, "top_logprobs must be <= 5").nullish(),
+    })
+    .passthrough();
+}
+
+export type CompletionRequest = z.output<ReturnType<typeof completionSchema>>;
+export type ChatRequest = z.output<ReturnType<typeof chatSchema>>;
+
+/** Validates a body; the first problem becomes a 400 naming the field. */
+export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0] as z.core.$ZodIssue;
+  const param = issue.path.join(".");
+  const message = issue.code === "invalid_type" && issue.input === undefined && param !== "" ? `${param} is required` : issue.message;
+  throw new ApiError(400, param === "" || message.startsWith(param) ? message : `${param}: ${message}`, "invalid_request_error", param || null);
+}
