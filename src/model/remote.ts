@@ -42,7 +42,7 @@ export interface RemoteSamplerOptions {
   /** The model's tokenizer: prompt tokens, and response tokens when the server returns no ids. */
   tokenizer?: Tokenizer;
   /** Chat mode: the template the server applies (the model's own), so promptTokens matches it. */
-  chatFormat?: (messages: ReadonlyArray<{ role: string; content: string }>) => string;
+  chatFormat?: (messages: ReadonlyArray<{ role: "system" | "user" | "assistant"; content: string }>) => string;
   /** Server calls in flight at once (default 8). */
   concurrency?: number;
   /** Responses per server call at most (default 64). */
