@@ -84,47 +84,6 @@ static void ukernel_edge(int64_t kc, const float* a, const float* b, float* c, i
   }
 }
 
-// op(A)[0:mc, 0:kc] into MR-row panels, k-major, rows past mc zero.
-// A points at element (0, 0) of op(A); transA: op(A)(i, k) = A[k * lda + i].
-static void pack_a(bool transA, const float* A, int64_t lda, int64_t mc, int64_t kc, float* dst) {
-  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-    const int64_t mr = imin(MR, mc - i0);
-    if (transA) {
-      const float* s = A + i0;
-      if (mr == MR) {
-        for (int64_t k = 0; k < kc; k++, s += lda, dst += MR)
-#pragma GCC unroll 32
-          for (int r = 0; r < MR; r++) dst[r] = s[r];
-      } else {
-        for (int64_t k = 0; k < kc; k++, s += lda, dst += MR) {
-          for (int64_t r = 0; r < mr; r++) dst[r] = s[r];
-          for (int64_t r = mr; r < MR; r++) dst[r] = 0.0f;
-        }
-      }
-    } else {
-#if defined(GVM_PACK_A)
-      if (mr == MR) {
-        GVM_PACK_A(A + i0 * lda, lda, kc, dst);
-        dst += kc * MR;
-        continue;
-      }
-#endif
-      const float* rows[MR];
-      for (int64_t r = 0; r < MR; r++) rows[r] = A + (i0 + (r < mr ? r : 0)) * lda;
-      if (mr == MR) {
-        for (int64_t k = 0; k < kc; k++, dst += MR)
-#pragma GCC unroll 32
-          for (int r = 0; r < MR; r++) dst[r] = rows[r][k];
-      } else {
-        for (int64_t k = 0; k < kc; k++, dst += MR) {
-          for (int64_t r = 0; r < mr; r++) dst[r] = rows[r][k];
-          for (int64_t r = mr; r < MR; r++) dst[r] = 0.0f;
-        }
-      }
-    }
-  }
-}
-
 #if defined(__AVX2__)
 // One full NR-wide panel of op(B) = B^T: NR rows of the stored B, transposed
 // 4 k-values at a time. Each ymm holds rows i and i + 4 of an 8-row group
@@ -195,6 +154,56 @@ static void pack_a_panel(const float* A, int64_t lda, int64_t kc, float* dst) {
 }
 #define GVM_PACK_A pack_a_panel
 #endif
+
+// op(A)[0:mc, 0:kc] into MR-row panels, k-major, rows past mc zero.
+// A points at element (0, 0) of op(A); transA: op(A)(i, k) = A[k * lda + i].
+static void pack_a(bool transA, const float* A, int64_t lda, int64_t mc, int64_t kc, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int64_t mr = imin(MR, mc - i0);
+    if (transA) {
+      const float* s = A + i0;
+      if (mr == MR) {
+        for (int64_t k = 0; k < kc; k++, s += lda, dst += MR) {
+#if defined(__AVX2__)
+          static_assert(MR % 2 == 0, "MR rows copy in fours and one pair");
+          int r = 0;
+#pragma GCC unroll 8
+          for (; r + 4 <= MR; r += 4) _mm_storeu_ps(dst + r, _mm_loadu_ps(s + r));
+          if (r < MR) _mm_storel_pi(reinterpret_cast<__m64*>(dst + r), _mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(s + r)));
+#else
+#pragma GCC unroll 32
+          for (int r = 0; r < MR; r++) dst[r] = s[r];
+#endif
+        }
+      } else {
+        for (int64_t k = 0; k < kc; k++, s += lda, dst += MR) {
+          for (int64_t r = 0; r < mr; r++) dst[r] = s[r];
+          for (int64_t r = mr; r < MR; r++) dst[r] = 0.0f;
+        }
+      }
+    } else {
+#if defined(GVM_PACK_A)
+      if (mr == MR) {
+        GVM_PACK_A(A + i0 * lda, lda, kc, dst);
+        dst += kc * MR;
+        continue;
+      }
+#endif
+      const float* rows[MR];
+      for (int64_t r = 0; r < MR; r++) rows[r] = A + (i0 + (r < mr ? r : 0)) * lda;
+      if (mr == MR) {
+        for (int64_t k = 0; k < kc; k++, dst += MR)
+#pragma GCC unroll 32
+          for (int r = 0; r < MR; r++) dst[r] = rows[r][k];
+      } else {
+        for (int64_t k = 0; k < kc; k++, dst += MR) {
+          for (int64_t r = 0; r < mr; r++) dst[r] = rows[r][k];
+          for (int64_t r = mr; r < MR; r++) dst[r] = 0.0f;
+        }
+      }
+    }
+  }
+}
 
 // op(B)[0:kc, 0:nc] into NR-column panels, k-major, columns past nc zero.
 // transB: op(B)(k, j) = B[j * ldb + k].
