@@ -203,11 +203,13 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           if (n > 3) or[2] = on[2] = 0; // -inf * sigmoid(-inf) is NaN in both; not a case models produce
           expectClose(`swiglu out ${n}`, on, or, 1e-5, 1e-6);
           if (n > 3) gate[2] = -50;
-          const [[gn, un], [gr, ur]] = both(rand(n), rand(n));
-          nk().swigluBackward(n, gate, up, dout, gn, un);
-          ref.swigluBackward(n, gate, up, dout, gr, ur);
-          expectClose(`swiglu dgate ${n}`, gn, gr, 1e-5, 1e-6);
-          expectClose(`swiglu dup ${n}`, un, ur, 1e-5, 1e-6);
+          for (const accumulate of [true, false]) {
+            const [[gn, un], [gr, ur]] = both(rand(n), rand(n));
+            nk().swigluBackward(n, gate, up, dout, gn, un, accumulate);
+            ref.swigluBackward(n, gate, up, dout, gr, ur, accumulate);
+            expectClose(`swiglu dgate ${n} acc ${accumulate}`, gn, gr, 1e-5, 1e-6);
+            expectClose(`swiglu dup ${n} acc ${accumulate}`, un, ur, 1e-5, 1e-6);
+          }
         }
       });
 

@@ -123,9 +123,16 @@ describe("reference backward kernels agree with finite differences of their forw
       ref.swigluForward(n, gate, up, out);
       return dotF(out, R);
     };
-    const [dg, du] = increments([rand(n), rand(n)], ([a, b]) => ref.swigluBackward(n, gate, up, R, a!, b!));
+    const [dg, du] = increments([rand(n), rand(n)], ([a, b]) => ref.swigluBackward(n, gate, up, R, a!, b!, true));
     checkGrad("swiglu dgate", gate, loss, dg!);
     checkGrad("swiglu dup", up, loss, du!);
+    const dgW = rand(n), duW = rand(n);
+    ref.swigluBackward(n, gate, up, R, dgW, duW, false);
+    // writing gives the increments accumulating adds (up to the rounding of init + x - init)
+    for (let i = 0; i < n; i++) {
+      expect(dgW[i]).toBeCloseTo(dg![i]!, 6);
+      expect(duW[i]).toBeCloseTo(du![i]!, 6);
+    }
   });
 
   it("embedding (scatter-add over repeated ids)", () => {

@@ -115,8 +115,11 @@ export interface Kernels {
   /** SwiGLU forward: out = silu(gate) * up; all (n). */
   swigluForward(n: number, gate: Float32Array, up: Float32Array, out: Float32Array): void;
 
-  /** SwiGLU backward: dgate += dout * up * silu'(gate), dup += dout * silu(gate); all (n). */
-  swigluBackward(n: number, gate: Float32Array, up: Float32Array, dout: Float32Array, dgate: Float32Array, dup: Float32Array): void;
+  /**
+   * SwiGLU backward: dgate += dout * up * silu'(gate), dup += dout * silu(gate); all (n).
+   * accumulate = false writes (=) instead, for gradient buffers nothing was added to yet.
+   */
+  swigluBackward(n: number, gate: Float32Array, up: Float32Array, dout: Float32Array, dgate: Float32Array, dup: Float32Array, accumulate: boolean): void;
 
   /**
    * Causal scaled-dot-product attention with grouped-query heads, a key

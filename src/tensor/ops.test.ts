@@ -127,6 +127,12 @@ for (const kernels of availableBackends()) {
       const g = param([2, 7], rng);
       const u = param([2, 7], rng);
       expectGrad(([p, q]) => T.swiglu(p as T.Tensor, q as T.Tensor), [g, u]);
+      expectGrad(([p]) => T.swiglu(p as T.Tensor, p as T.Tensor), [g]);
+      // the gate's gradient fresh, the up's already holding a contribution
+      expectGrad(([p, q]) => {
+        const uq = T.affine(q as T.Tensor, 1.5, 0);
+        return T.add(T.swiglu(p as T.Tensor, uq), uq);
+      }, [g, u]);
       const E = param([6, 3], rng);
       const ids = Int32Array.from([1, 4, 1, 0]);
       expectGrad(([p]) => T.embedding(p as T.Tensor, ids, [2, 2]), [E]);

@@ -175,15 +175,16 @@ napi_value SwigluForward(napi_env env, napi_callback_info info) {
 }
 
 napi_value SwigluBackward(napi_env env, napi_callback_info info) {
-  Call c(env, info, "swigluBackward", 6);
+  Call c(env, info, "swigluBackward", 7);
   int64_t n = c.size(0, "n");
   const float* gate = c.f32(1, "gate", n);
   const float* up = c.f32(2, "up", n);
   const float* dout = c.f32(3, "dout", n);
   float* dgate = c.f32(4, "dgate", n);
   float* dup = c.f32(5, "dup", n);
+  const bool accumulate = c.flag(6, "accumulate");
   if (c.failed) return nullptr;
-  c.table->swigluBackward(n, gate, up, dout, dgate, dup);
+  c.table->swigluBackward(n, gate, up, dout, dgate, dup, accumulate);
   return nullptr;
 }
 

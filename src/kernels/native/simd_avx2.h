@@ -38,6 +38,11 @@ static inline VF operator/(VF a, VF b) { return {_mm256_div_ps(a.v, b.v)}; }
 static inline VF vfma(VF a, VF b, VF c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
 static inline VF vmax(VF a, VF b) { return {_mm256_max_ps(a.v, b.v)}; }
 static inline VF vsqrt(VF a) { return {_mm256_sqrt_ps(a.v)}; }
+// 1 / a: the 12-bit estimate refined by one Newton step (about 1 ulp for normal a)
+static inline VF vrecip(VF a) {
+  const __m256 r = _mm256_rcp_ps(a.v);
+  return {_mm256_mul_ps(r, _mm256_fnmadd_ps(a.v, r, _mm256_set1_ps(2.0f)))};
+}
 // lanes where a > 0 keep x, others become 0
 static inline VF vselect_pos(VF a, VF x) {
   return {_mm256_and_ps(_mm256_cmp_ps(a.v, _mm256_setzero_ps(), _CMP_GT_OQ), x.v)};

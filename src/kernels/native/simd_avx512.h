@@ -33,6 +33,11 @@ static inline VF operator/(VF a, VF b) { return {_mm512_div_ps(a.v, b.v)}; }
 static inline VF vfma(VF a, VF b, VF c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
 static inline VF vmax(VF a, VF b) { return {_mm512_max_ps(a.v, b.v)}; }
 static inline VF vsqrt(VF a) { return {_mm512_sqrt_ps(a.v)}; }
+// 1 / a: the 14-bit estimate refined by one Newton step (about 1 ulp for normal a)
+static inline VF vrecip(VF a) {
+  const __m512 r = _mm512_rcp14_ps(a.v);
+  return {_mm512_mul_ps(r, _mm512_fnmadd_ps(a.v, r, _mm512_set1_ps(2.0f)))};
+}
 // lanes where a > 0 keep x, others become 0
 static inline VF vselect_pos(VF a, VF x) {
   return {_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a.v, _mm512_setzero_ps(), _CMP_GT_OQ), x.v)};

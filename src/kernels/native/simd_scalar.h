@@ -28,6 +28,7 @@ static inline VF operator/(VF a, VF b) { return {a.v / b.v}; }
 static inline VF vfma(VF a, VF b, VF c) { return {a.v * b.v + c.v}; }
 static inline VF vmax(VF a, VF b) { return {a.v > b.v ? a.v : b.v}; }
 static inline VF vsqrt(VF a) { return {sqrtf(a.v)}; }
+static inline VF vrecip(VF a) { return {1.0f / a.v}; }
 static inline VF vselect_pos(VF a, VF x) { return {a.v > 0.0f ? x.v : 0.0f}; }
 static inline float hsum(VF a) { return a.v; }
 static inline float hmax(VF a) { return a.v; }

@@ -58,7 +58,8 @@ struct KernelTable {
   void (*rope)(int64_t tokens, int64_t heads, int64_t headDim, const float* x, const int32_t* positions, const float* cos,
                const float* sin, float* out, int sign, bool accumulate);
   void (*swigluForward)(int64_t n, const float* gate, const float* up, float* out);
-  void (*swigluBackward)(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup);
+  void (*swigluBackward)(int64_t n, const float* gate, const float* up, const float* dout, float* dgate, float* dup,
+                         bool accumulate);
   void (*attentionForward)(const AttnArgs&);
   void (*attentionBackward)(const AttnArgs&);
   void (*embeddingForward)(int64_t n, int64_t dim, const float* weight, const int32_t* ids, float* out);

@@ -97,13 +97,13 @@ export function swigluForward(n: number, gate: Float32Array, up: Float32Array, o
 }
 
 // silu'(g) = sig(g) * (1 + g * (1 - sig(g)))
-export function swigluBackward(n: number, gate: Float32Array, up: Float32Array, dout: Float32Array, dgate: Float32Array, dup: Float32Array): void {
+export function swigluBackward(n: number, gate: Float32Array, up: Float32Array, dout: Float32Array, dgate: Float32Array, dup: Float32Array, accumulate: boolean): void {
   for (let i = 0; i < n; i++) {
     const g = gate[i] as number;
     const s = sigmoid(g);
     const d = dout[i] as number;
-    dgate[i] = (dgate[i] as number) + d * (up[i] as number) * s * (1 + g * (1 - s));
-    dup[i] = (dup[i] as number) + d * g * s;
+    dgate[i] = (accumulate ? (dgate[i] as number) : 0) + d * (up[i] as number) * s * (1 + g * (1 - s));
+    dup[i] = (accumulate ? (dup[i] as number) : 0) + d * g * s;
   }
 }
 

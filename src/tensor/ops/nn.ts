@@ -96,13 +96,23 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   const out = outBuffer(n);
   runtime().kernels.swigluForward(n, gate.data, up.data, out);
   return opResult(out, gate.shape, "swiglu", [gate, up], (g, sink) => {
-    const gg = sink.grad(gate);
-    const gu = sink.grad(up);
-    const dg = gg ?? runtime().pool.zeros(n);
-    const du = gu ?? runtime().pool.zeros(n);
-    runtime().kernels.swigluBackward(n, gate.data, up.data, g, dg, du);
-    if (!gg) runtime().pool.release(dg);
-    if (!gu) runtime().pool.release(du);
+    const pool = runtime().pool;
+    const k = runtime().kernels;
+    const tg = sink.target(gate);
+    const tu = gate === up ? null : sink.target(up);
+    // one flag covers both outputs: a fresh buffer is zeroed when the other must be added to
+    const accumulate = !(tg?.overwrite ?? true) || !(tu?.overwrite ?? true);
+    if (accumulate) {
+      if (tg?.overwrite) tg.data.fill(0);
+      if (tu?.overwrite) tu.data.fill(0);
+    }
+    // a gradient nobody needs goes to a throwaway buffer
+    const dg = tg?.data ?? pool.alloc(n);
+    const du = tu?.data ?? pool.zeros(n);
+    k.swigluBackward(n, gate.data, up.data, g, dg, du, accumulate);
+    if (gate === up && tg) k.axpy(n, 1, du, dg);
+    if (!tg) pool.release(dg);
+    if (!tu) pool.release(du);
   });
 }
 
