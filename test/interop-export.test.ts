@@ -114,6 +114,10 @@ describe("gvm export verl", () => {
       ["4", 0],
       ["5", 1],
     ]);
+    writeFileSync(join(run, "prompts.jsonl"), `${PROMPTS.map((p) => JSON.stringify({ id: p.uid, problem: p.problem, answer: p.answer })).join("\n")}\n`);
+    const fromRunDir = await gvm("export", "verl", "--run", run, "--iter", "2", "--out", join(tmp, "verl4b"));
+    expect(fromRunDir.code).toBe(0);
+    expect(await readVerlParquet(join(tmp, "verl4b", "train.parquet"))).toEqual(await readVerlParquet(join(tmp, "verl4", "train.parquet")));
     const noIds = await gvm("export", "verl", "--data", dataFile, "--id-field", "uid", "--run", run, "--iter", "1", "--out", join(tmp, "verl5"));
     expect(noIds.code).toBe(1);
     expect(noIds.err).toMatch(/metrics\.jsonl:2: iteration 1 logs allocation\.n but not which prompts it applies to \(allocation\.ids/);

@@ -44,7 +44,7 @@ const GGUF_OPTIONS = {
 } as const;
 
 const HELP = [
-  "Usage: gvm export verl --data FILE (--allocation FILE | --n N | --run DIR --iter K) --out DIR [options]",
+  "Usage: gvm export verl (--data FILE (--allocation FILE | --n N) | --run DIR --iter K [--data FILE]) --out DIR [options]",
   "       gvm export gguf --model DIR --out FILE [--dtype f16|f32] [--name NAME]",
   "",
   "verl: writes DIR/train.parquet (verl's RL dataset: data_source, prompt as chat",
@@ -52,7 +52,7 @@ const HELP = [
   "index}) and DIR/sample_sizes.json (the per-prompt sample sizes, entry i for",
   "extra_info.index i), and prints the verl flags that use them with the GVM fork",
   "of verl (RLHFlow/GVM: use_em + sample_sizes_data, rollout.n=1).",
-  "  --data FILE            prompts with answers, JSONL or Parquet, with:",
+  "  --data FILE            prompts with answers, JSONL or Parquet (optional with --run), with:",
   "    --question-field F     question field (default problem)",
   "    --answer-field F       gold answer field (default answer)",
   "    --id-field F           unique id field (default: line/row number; needed with --run)",
@@ -62,7 +62,8 @@ const HELP = [
   "                           or {\"id\": ..., \"n\": ...} lines matched by id",
   "    --n N                  the same N for every prompt (uniform)",
   "    --run DIR --iter K     iteration K of a training run (metrics.jsonl 'iteration' record:",
-  "                           allocation.n, matched to --data by allocation.ids)",
+  "                           allocation.n, matched to the prompts by allocation.ids; prompts from",
+  "                           --data, else DIR/prompts.jsonl with {id, problem, answer} lines)",
   "  --out DIR              output directory (required)",
   "  --data-source NAME     verl reward routing (default numina_math: math_verify in the GVM fork)",
   "  --ability NAME         (default math); --split NAME (default train)",
@@ -160,7 +161,10 @@ async function runIteration(runDir: string, iter: number, problems: readonly Eva
 
 async function exportVerl(argv: readonly string[], io: Parameters<Command["run"]>[1]): Promise<number> {
   const { values } = parseOptions(`${NAME} verl`, argv, VERL_OPTIONS);
-  if (values.data === undefined) throw usage("verl needs --data FILE (prompts with answers)");
+  // A run directory may carry its prompt pool as prompts.jsonl ({id, problem, answer}).
+  const runPrompts = values.run !== undefined && values.data === undefined ? join(values.run, "prompts.jsonl") : undefined;
+  const dataFile = values.data ?? runPrompts;
+  if (dataFile === undefined) throw usage("verl needs --data FILE (prompts with answers)");
   if (values.out === undefined) throw usage("verl needs --out DIR");
   const sources = [values.allocation !== undefined, values.n !== undefined, values.run !== undefined].filter(Boolean).length;
   if (sources !== 1) throw usage("verl needs exactly one of --allocation FILE, --n N, or --run DIR --iter K");
@@ -168,12 +172,13 @@ async function exportVerl(argv: readonly string[], io: Parameters<Command["run"]
   if (values.system !== undefined && values["no-system"]) throw usage("--system and --no-system are exclusive");
   const gold = (values["gold-rule"] ?? "string") as GoldRule;
   if (!GOLD_RULES.includes(gold)) throw usage(`--gold-rule must be one of ${GOLD_RULES.join(", ")}`);
+  const idField = values["id-field"] ?? (runPrompts !== undefined ? "id" : undefined);
   const fields = {
     question: values["question-field"] ?? "problem",
     answer: values["answer-field"] ?? "answer",
-    ...(values["id-field"] !== undefined ? { id: values["id-field"] } : {}),
+    ...(idField !== undefined ? { id: idField } : {}),
   };
-  const set = await loadProblemSet(basename(values.data, extname(values.data)), values.data, fields, gold);
+  const set = await loadProblemSet(basename(dataFile, extname(dataFile)), dataFile, fields, gold);
   let problems: EvalProblem[] = set.problems;
   let sizes: number[];
   if (values.n !== undefined) {
