@@ -226,6 +226,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     acceptedFrac: acceptedGenerated / Math.max(1, generated),
     time,
     allocation: {
+      ids: prompts.map((p) => p.id),
       level: prompts.map((p) => p.level),
       p: alloc.acceptRate ?? new Array<number>(m).fill(Number.NaN),
       G: alloc.gradNorm ?? new Array<number>(m).fill(Number.NaN),

@@ -53,6 +53,8 @@ export interface StepRecord {
 
 /** Per-prompt allocation of one iteration. */
 export interface AllocationSummary {
+  /** Prompt ids, in allocation order (match `prompts.jsonl` of the run directory). */
+  ids: string[];
   /** Level (difficulty) of each prompt, when known. */
   level: number[];
   /** Acceptance rate estimate p_i the strategy used (NaN when it used none). */

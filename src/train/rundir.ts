@@ -9,6 +9,7 @@
  *   config.json             resolved config of the run
  *   metrics.jsonl           one object per step / iteration / evaluation, each with "iter"
  *   samples.jsonl           a few responses per iteration, each with "iter"
+ *   prompts.jsonl           the training prompt pool: {id, problem, answer, level}
  *   checkpoints/iter-NNNNNN model + optimizer + trainer.json
  *   checkpoints/latest      name of the newest complete checkpoint
  */
@@ -58,6 +59,12 @@ export class RunDir {
     const resume = run.latestCheckpoint();
     run.truncateLogs(resume?.iter ?? 0);
     return { run, resume };
+  }
+
+  /** Writes the prompt pool once (allocation records refer to its ids). */
+  writePrompts(prompts: readonly { id: string; problem: string; answer: string; level: number | null }[]): void {
+    const path = join(this.path, "prompts.jsonl");
+    if (!existsSync(path)) atomicWrite(path, prompts.map((p) => `${JSON.stringify(p)}\n`).join(""));
   }
 
   appendMetrics(record: Record<string, unknown>): void {

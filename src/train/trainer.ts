@@ -87,6 +87,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   const suite = buildTaskSuite(c);
   getStrategy(c.rl.strategy).parseOptions(c.rl.strategyOptions);
   const { run, resume } = RunDir.open(c.runDir, c);
+  run.writePrompts(suite.train.map((p) => ({ id: p.id, problem: p.prompt, answer: p.answer, level: p.level })));
   const warm = warmStart(c, suite.demo, tok, log);
   let policy: LlamaModel;
   let state: TrainerState;
