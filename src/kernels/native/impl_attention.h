@@ -12,8 +12,9 @@
 // the dK / dV rows a task accumulates into are its own. Each task runs on one
 // thread in a fixed order, so results are bitwise the same for any thread
 // count.
-// Decode (Tq < 4): per query row, dot products against the cache, a softmax
-// and a weighted sum of values, threaded over (batch, head).
+// Decode (Tq < 4): per batch row, all heads at once: scores against each
+// cached key row, a softmax per head, and a weighted sum of value rows, so the
+// cache streams through once in address order; threaded over batch rows.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -25,6 +26,8 @@ namespace gvm {
 namespace GVM_NS {
 
 constexpr int64_t QB = 8 * MR;
+// Heads the decode path handles per batch row; more go through the block path.
+constexpr int64_t kMaxDecodeHeads = 256;
 static_assert(QB % MR == 0, "query blocks are whole strips");
 
 static inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -153,40 +156,56 @@ static void attn_fwd_head(const AttnArgs& a, int64_t b, int64_t h) {
   }
 }
 
-// One query row against the cache: the decode path.
-static void attn_fwd_row(const AttnArgs& a, int64_t b, int64_t h, int64_t t) {
-  const int64_t g = h / (a.H / a.Hkv);
-  const int64_t ldq = a.H * a.D, ldk = a.Hkv * a.D, D = a.D;
-  const float* qr = a.q + (b * a.Tq + t) * ldq + h * D;
-  const float* kb = a.k + b * a.Tk * ldk + g * D;
-  const float* vb = a.v + b * a.Tk * ldk + g * D;
-  float* o = a.out + (b * a.Tq + t) * ldq + h * D;
-  float* lse = a.lse ? a.lse + (b * a.H + h) * a.Tq + t : nullptr;
+// The decode path: the few query rows of batch row b against the cache, all
+// heads at once, so keys and values stream through once in address order.
+static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
+  const int64_t H = a.H, D = a.D, group = a.H / a.Hkv;
+  const int64_t ldq = H * D, ldk = a.Hkv * D;
+  const float* kb = a.k + b * a.Tk * ldk;
+  const float* vb = a.v + b * a.Tk * ldk;
   const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
-  const int64_t limit = row_limit(a, t);
-  float* sc = scratch(2, static_cast<size_t>(limit > 0 ? limit : 1));
-  for (int64_t s = 0; s < limit; s++) sc[s] = mask && mask[s] == 0 ? -INFINITY : dot(qr, kb + s * ldk, D) * a.scale;
-  zero_row(o, D);
-  const float inv = softmax_row(sc, limit, limit, nullptr, lse);
-  if (inv == 0.0f) return;
-  for (int64_t s = 0; s < limit; s++) {
-    if (sc[s] == 0.0f) continue;
-    const float* vr = vb + s * ldk;
-    const VF vp = vset(sc[s]);
-    int64_t d = 0;
-    for (; d + W <= D; d += W) vstore(o + d, vfma(vp, vload(vr + d), vload(o + d)));
-    if (d < D) vstoren(o + d, vfma(vp, vloadn(vr + d, D - d), vloadn(o + d, D - d)), D - d);
+  for (int64_t t = 0; t < a.Tq; t++) {
+    const float* q = a.q + (b * a.Tq + t) * ldq;
+    float* o = a.out + (b * a.Tq + t) * ldq;
+    const int64_t limit = row_limit(a, t);
+    const int64_t ld = imax(limit, 1);
+    float* sc = scratch(2, static_cast<size_t>(H * ld));  // [head][key]
+    for (int64_t s = 0; s < limit; s++) {
+      const float* kr = kb + s * ldk;
+      if (mask && mask[s] == 0) {
+        for (int64_t h = 0; h < H; h++) sc[h * ld + s] = -INFINITY;
+        continue;
+      }
+      for (int64_t h = 0; h < H; h++) sc[h * ld + s] = dot(q + h * D, kr + (h / group) * D, D) * a.scale;
+    }
+    float inv[kMaxDecodeHeads];
+    for (int64_t h = 0; h < H; h++) {
+      inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, a.lse ? a.lse + (b * H + h) * a.Tq + t : nullptr);
+      zero_row(o + h * D, D);
+    }
+    for (int64_t s = 0; s < limit; s++) {
+      const float* vr = vb + s * ldk;
+      for (int64_t h = 0; h < H; h++) {
+        const float p = sc[h * ld + s];
+        if (p == 0.0f) continue;
+        const float* v = vr + (h / group) * D;
+        float* oh = o + h * D;
+        const VF vp = vset(p);
+        int64_t d = 0;
+        for (; d + W <= D; d += W) vstore(oh + d, vfma(vp, vload(v + d), vload(oh + d)));
+        if (d < D) vstoren(oh + d, vfma(vp, vloadn(v + d, D - d), vloadn(oh + d, D - d)), D - d);
+      }
+    }
+    for (int64_t h = 0; h < H; h++) scale_row(o + h * D, D, inv[h]);
   }
-  scale_row(o, D, inv);
 }
 
 static void attentionForward(const AttnArgs& a) {
   if (a.B <= 0 || a.H <= 0 || a.Tq <= 0) return;
   const int64_t tasks = a.B * a.H;
-  if (a.Tq < 4) {
-    for_tasks(tasks, a.Tq * a.kvLen * a.D, [&](int64_t b0, int64_t b1) {
-      for (int64_t i = b0; i < b1; i++)
-        for (int64_t t = 0; t < a.Tq; t++) attn_fwd_row(a, i / a.H, i % a.H, t);
+  if (a.Tq < 4 && a.H <= kMaxDecodeHeads) {
+    for_tasks(a.B, a.H * a.Tq * a.kvLen * a.D, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) attn_fwd_rows(a, b);
     });
     return;
   }
