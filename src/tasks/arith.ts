@@ -1,24 +1,30 @@
 /**
- * Arithmetic chain problems: a start value and 1-5 operations applied left
- * to right, written with explicit parentheses so the text means the same
- * under ordinary precedence: ((7+5)*3)-4. The worked response shows one
- * step per line and ends in \boxed{answer}.
+ * Arithmetic chain problems: a single-digit start value and `ops`
+ * single-digit operations applied left to right, written with explicit
+ * parentheses so the text means the same under ordinary precedence:
+ * ((7+5)*3)-4. The worked response shows one step per line and ends in
+ * \boxed{answer}. Difficulty is the number of operations: level = ops, 1..6.
  *
- * Difficulty: a problem has `ops` operations (1-5) on `digits`-digit
- * operands (1 or 2; multipliers are always 2-9 so values stay small), and
- * level = ops + digits - 1, from 1 (one 1-digit operation) to 6 (five
- * operations on 2-digit operands). Every running value stays in 1..999.
+ * Why the fact space is this small: with 2-digit operands and values up to
+ * 999 (this suite's first design) a 0.8M-parameter model warm-started on a
+ * few thousand demonstrations reached 1-2% sampled test accuracy, and 227 of
+ * 256 training prompts had acceptance rate 0 at 8 samples: no spread of
+ * acceptance rates, so no allocation could matter. With single-digit
+ * operands and running values in 0..20 (a few hundred distinct facts) the
+ * same model and warm start learn the steps, and accuracy falls with the
+ * number of operations: that is the spread the allocation works on.
+ * Demonstrations cover levels up to 5 by default; level 6 is one step longer
+ * than anything demonstrated, mostly out of reach for the warm-started policy.
  */
 import type { Rng } from "../util/rng.js";
 import { GvmError } from "../util/errors.js";
 
 export type Op = "+" | "-" | "*";
-export type Digits = 1 | 2;
 
 export const MIN_LEVEL = 1;
 export const MAX_LEVEL = 6;
-/** Largest running value a chain may reach. */
-export const MAX_VALUE = 999;
+/** Default largest running value of a chain. */
+export const MAX_VALUE = 20;
 
 /** One step of the chain: left op right = result. */
 export interface Step {
@@ -30,12 +36,10 @@ export interface Step {
 
 /** A problem before it is placed in a split. */
 export interface ArithProblem {
-  /** Difficulty level, MIN_LEVEL..MAX_LEVEL. */
+  /** Difficulty level, MIN_LEVEL..MAX_LEVEL: the number of operations. */
   readonly level: number;
-  /** Number of chained operations. */
+  /** Number of chained operations (equals level). */
   readonly ops: number;
-  /** Digits of the start value and of +/- operands. */
-  readonly digits: Digits;
   /** The expression with explicit parentheses, e.g. "((7+5)*3)-4". */
   readonly expression: string;
   /** The prompt text shown to the model. */
@@ -47,21 +51,11 @@ export interface ArithProblem {
   readonly steps: readonly Step[];
 }
 
-/** The (ops, digits) shapes that make up a level. */
-export function levelShapes(level: number): { ops: number; digits: Digits }[] {
+/** Throws unless `level` is a valid difficulty level. */
+export function checkLevel(level: number): void {
   if (!Number.isInteger(level) || level < MIN_LEVEL || level > MAX_LEVEL) {
     throw new GvmError(`arithmetic tasks: level ${level} is not an integer in [${MIN_LEVEL}, ${MAX_LEVEL}]`);
   }
-  const shapes: { ops: number; digits: Digits }[] = [];
-  for (const digits of [1, 2] as const) {
-    const ops = level - digits + 1;
-    if (ops >= 1 && ops <= 5) shapes.push({ ops, digits });
-  }
-  return shapes;
-}
-
-function operand(rng: Rng, digits: Digits): number {
-  return digits === 1 ? 1 + rng.int(9) : 10 + rng.int(90);
 }
 
 function apply(left: number, op: Op, right: number): number {
@@ -70,19 +64,19 @@ function apply(left: number, op: Op, right: number): number {
 
 const OPS: readonly Op[] = ["+", "-", "*"];
 
-/** Draws one step from `value`, rejecting ones that leave 1..maxValue. */
-function drawStep(rng: Rng, value: number, digits: Digits, maxValue: number): Step {
+/** Draws one step from `value`, rejecting ones that leave 0..maxValue. Multipliers are 2-9. */
+function drawStep(rng: Rng, value: number, maxValue: number): Step {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const op = OPS[rng.int(3)] as Op;
-    const right = op === "*" ? 2 + rng.int(8) : operand(rng, digits);
+    const right = op === "*" ? 2 + rng.int(8) : 1 + rng.int(9);
     const result = apply(value, op, right);
-    if (result >= 1 && result <= maxValue) return { left: value, op, right, result };
+    if (result >= 0 && result <= maxValue) return { left: value, op, right, result };
   }
-  throw new GvmError(`arithmetic tasks: no valid step from ${value} (${digits}-digit operands)`);
+  throw new GvmError(`arithmetic tasks: no valid step from ${value} with values up to ${maxValue}`);
 }
 
 /** Builds the texts of a chain. */
-export function renderProblem(level: number, ops: number, digits: Digits, start: number, steps: readonly Step[]): ArithProblem {
+export function renderProblem(start: number, steps: readonly Step[]): ArithProblem {
   let expression = String(start);
   steps.forEach((s, i) => {
     expression = i === 0 ? `${expression}${s.op}${s.right}` : `(${expression})${s.op}${s.right}`;
@@ -92,9 +86,8 @@ export function renderProblem(level: number, ops: number, digits: Digits, start:
   const answer = String(last.result);
   const lines = steps.map((s) => `${s.left}${s.op}${s.right}=${s.result}`);
   return {
-    level,
-    ops,
-    digits,
+    level: steps.length,
+    ops: steps.length,
     expression,
     prompt: `Q: ${expression}\n`,
     answer,
@@ -103,17 +96,16 @@ export function renderProblem(level: number, ops: number, digits: Digits, start:
   };
 }
 
-/** One random problem of the given level; every running value stays in 1..maxValue. */
+/** One random problem of the given level; every running value stays in 0..maxValue. */
 export function generateProblem(rng: Rng, level: number, maxValue: number = MAX_VALUE): ArithProblem {
-  const shapes = levelShapes(level);
-  const shape = shapes[rng.int(shapes.length)] as { ops: number; digits: Digits };
-  const start = operand(rng, shape.digits);
+  checkLevel(level);
+  const start = 1 + rng.int(9);
   const steps: Step[] = [];
   let value = start;
-  for (let k = 0; k < shape.ops; k++) {
-    const step = drawStep(rng, value, shape.digits, maxValue);
+  for (let k = 0; k < level; k++) {
+    const step = drawStep(rng, value, maxValue);
     steps.push(step);
     value = step.result;
   }
-  return renderProblem(level, shape.ops, shape.digits, start, steps);
+  return renderProblem(start, steps);
 }

@@ -12,14 +12,13 @@
  * demo sizes do.
  *
  * Level mixes (weights over levels 1..6), fixed here before any comparison:
- * - "natural":    uniform over the ten (ops, digits) shapes, so levels
- *                 1..6 get 1:2:2:2:2:1 (level 1 and 6 have one shape each).
+ * - "natural":    equal over levels 2..6 and a third of that for level 1,
+ *                 which has only about 150 distinct problems: 1:3:3:3:3:3.
  * - "levels":     uniform over levels (equal counts per level; for test sets).
- * - "paper-like": most prompts trivial or out of reach for a weakly trained
+ * - "paper-like": most prompts easy or out of reach for the warm-started
  *                 policy, as in a large pool such as Numina-Math: 40% easy
- *                 (level 1: 10%, level 2: 30%; level 1 has only 189 distinct
- *                 problems), 40% the hardest level 6, 20% spread evenly over
- *                 levels 3-5. Weights 3:9:2:2:2:12 (out of 30).
+ *                 (levels 1-2), 40% the undemonstrated level 6, 20% spread
+ *                 evenly over levels 3-5. Weights 1:11:2:2:2:12 (out of 30).
  */
 import { z } from "zod";
 import { ConfigError, GvmError } from "../util/errors.js";
@@ -34,9 +33,9 @@ export type Mix = MixName | readonly number[];
 export const LEVELS: readonly number[] = Array.from({ length: MAX_LEVEL - MIN_LEVEL + 1 }, (_, i) => MIN_LEVEL + i);
 
 const NAMED_MIXES: Record<MixName, readonly number[]> = {
-  natural: [1, 2, 2, 2, 2, 1],
+  natural: [1, 3, 3, 3, 3, 3],
   levels: [1, 1, 1, 1, 1, 1],
-  "paper-like": [3, 9, 2, 2, 2, 12],
+  "paper-like": [1, 11, 2, 2, 2, 12],
 };
 
 export interface SuiteOptions {
@@ -54,7 +53,7 @@ export interface SuiteOptions {
   trainMix: Mix;
   /** Level mix of the test split. */
   testMix: Mix;
-  /** Largest running value of a chain (every intermediate result stays in 1..maxValue). */
+  /** Largest running value of a chain (every intermediate result stays in 0..maxValue). */
   maxValue: number;
 }
 
@@ -85,10 +84,10 @@ const optionsSchema = z
     demoSize: size.default(200),
     trainSize: size.default(1000),
     testSize: size.default(300),
-    demoMix: mixSchema.default("natural"),
+    demoMix: mixSchema.default([0, 1, 1, 1, 1, 0]),
     trainMix: mixSchema.default("natural"),
     testMix: mixSchema.default("levels"),
-    maxValue: z.number().int("must be an integer").min(20, "must be >= 20").default(MAX_VALUE),
+    maxValue: z.number().int("must be an integer").min(10, "must be >= 10").default(MAX_VALUE),
   })
   .strict();
 
@@ -135,7 +134,7 @@ class LevelStream {
     this.rng = new Rng(seed).fork(level);
   }
   next(): ArithProblem {
-    // Give up only when a level is clearly exhausted (level 1 has 189 distinct problems).
+    // Give up only when a level is clearly exhausted (level 1 has about 150 distinct problems).
     for (let attempt = 0; attempt < 20000; attempt++) {
       const p = generateProblem(this.rng, this.level, this.maxValue);
       if (this.seen.has(p.expression)) continue;
@@ -187,35 +186,30 @@ export function problemBytes(p: ArithProblem): number {
 
 /**
  * Upper bound on prompt + response bytes at a level, from the grammar: the
- * prompt is "Q: " + expression + "\n"; each response line is
- * left op right "=" result; values stay within MAX_VALUE.
+ * prompt is "Q: " + expression + "\n" with single-digit operands; each
+ * response line is left op right "=" result; values stay within maxValue.
  */
-export function maxBytesBound(level: number): number {
-  const v = String(MAX_VALUE).length;
-  let worst = 0;
-  for (const digits of [1, 2]) {
-    const ops = level - digits + 1;
-    if (ops < 1 || ops > 5) continue;
-    const expression = digits + ops * (1 + digits) + 2 * (ops - 1);
-    const prompt = 3 + expression + 1;
-    const firstLine = digits + 1 + digits + 1 + v;
-    const laterLine = v + 1 + digits + 1 + v;
-    const lines = firstLine + (ops - 1) * laterLine + ops; // ops newlines, the last before \boxed
-    const boxed = "\\boxed{}".length + v;
-    worst = Math.max(worst, prompt + lines + boxed);
-  }
-  return worst;
+export function maxBytesBound(level: number, maxValue: number = MAX_VALUE): number {
+  const v = String(maxValue).length;
+  const ops = level;
+  const expression = 1 + ops * 2 + 2 * (ops - 1);
+  const prompt = 3 + expression + 1;
+  const firstLine = 1 + 1 + 1 + 1 + v;
+  const laterLine = v + 1 + 1 + 1 + v;
+  const lines = firstLine + (ops - 1) * laterLine + ops; // ops newlines, the last before \boxed
+  const boxed = "\\boxed{}".length + v;
+  return prompt + lines + boxed;
 }
 
 /** Longest prompt + response per level among `problems`, with the grammar's bound beside it. */
-export function lengthStats(problems: readonly ArithProblem[]): LevelLengths[] {
+export function lengthStats(problems: readonly ArithProblem[], maxValue: number = MAX_VALUE): LevelLengths[] {
   return LEVELS.map((level) => {
     const here = problems.filter((p) => p.level === level);
     return {
       level,
       count: here.length,
       maxBytes: here.reduce((m, p) => Math.max(m, problemBytes(p)), 0),
-      boundBytes: maxBytesBound(level),
+      boundBytes: maxBytesBound(level, maxValue),
     };
   });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { MAX_VALUE, generateProblem, levelShapes } from "./arith.js";
+import { MAX_VALUE, generateProblem } from "./arith.js";
 import { checkAnswer, exactMatchReward, extractLastBoxed } from "./check.js";
 import { LEVELS, buildSuite, lengthStats, levelCounts, maxBytesBound, problemBytes } from "./suite.js";
 
@@ -51,13 +51,15 @@ describe("arithmetic problems", () => {
     for (const p of all) {
       expect(String(evaluate(p.expression))).toBe(p.answer);
       expect(p.steps.length).toBe(p.ops);
-      expect(p.level).toBe(p.ops + p.digits - 1);
+      expect(p.level).toBe(p.ops);
       const lines = p.response.split("\n");
       expect(lines.length).toBe(p.ops + 1);
       p.steps.forEach((s, i) => {
         expect(lines[i]).toBe(`${s.left}${s.op}${s.right}=${s.result}`);
         expect(evaluate(`${s.left}${s.op}${s.right}`)).toBe(s.result);
-        expect(s.result).toBeGreaterThanOrEqual(1);
+        expect(s.result).toBeGreaterThanOrEqual(0);
+        expect(s.right).toBeGreaterThanOrEqual(s.op === "*" ? 2 : 1);
+        expect(s.right).toBeLessThanOrEqual(9);
         expect(s.result).toBeLessThanOrEqual(MAX_VALUE);
         if (i > 0) expect(s.left).toBe(p.steps[i - 1]?.result);
       });
@@ -67,19 +69,19 @@ describe("arithmetic problems", () => {
     }
   });
 
-  it("levels are made of (ops, digits) shapes with ops + digits - 1 = level", () => {
-    expect(levelShapes(1)).toEqual([{ ops: 1, digits: 1 }]);
-    expect(levelShapes(3)).toEqual([
-      { ops: 3, digits: 1 },
-      { ops: 2, digits: 2 },
-    ]);
-    expect(levelShapes(6)).toEqual([{ ops: 5, digits: 2 }]);
-    expect(() => levelShapes(7)).toThrow(/level 7/);
+  it("have as many operations as their level, starting from one digit, and reject other levels", () => {
     const rng = new Rng(3);
-    for (let i = 0; i < 200; i++) {
-      const p = generateProblem(rng, 2);
-      expect(["2,1", "1,2"]).toContain(`${p.ops},${p.digits}`);
+    for (const level of [1, 4, 6]) {
+      for (let i = 0; i < 100; i++) {
+        const p = generateProblem(rng, level, 15);
+        expect(p.steps.length).toBe(level);
+        expect(p.steps[0]?.left).toBeGreaterThanOrEqual(1);
+        expect(p.steps[0]?.left).toBeLessThanOrEqual(9);
+        for (const s of p.steps) expect(s.result).toBeLessThanOrEqual(15);
+      }
     }
+    expect(() => generateProblem(rng, 7)).toThrow(/level 7/);
+    expect(() => generateProblem(rng, 0)).toThrow(/level 0/);
   });
 
   it("fit a small context: every problem within its level's byte bound, and all within 128 bytes", () => {
@@ -113,19 +115,20 @@ describe("the suite", () => {
     expect(new Set(other.test.map((p) => p.expression))).toEqual(new Set(suite.test.map((p) => p.expression)));
   });
 
-  it("follows the level mixes: natural 1:2:2:2:2:1, levels equal, paper-like 3:9:2:2:2:12", () => {
+  it("follows the level mixes: natural 1:3:3:3:3:3, levels equal, paper-like 1:11:2:2:2:12, demos on levels 2-5", () => {
     const perLevel = (ps: readonly { level: number }[]) => LEVELS.map((l) => ps.filter((p) => p.level === l).length);
-    expect(perLevel(suite.train)).toEqual([100, 200, 200, 200, 200, 100]);
+    expect(perLevel(suite.train)).toEqual([63, 188, 188, 187, 187, 187]);
     expect(perLevel(suite.test)).toEqual([50, 50, 50, 50, 50, 50]);
+    expect(perLevel(suite.demo)).toEqual([0, 50, 50, 50, 50, 0]);
     const paper = buildSuite({ seed: 7, trainMix: "paper-like", trainSize: 900 });
-    expect(perLevel(paper.train)).toEqual([90, 270, 60, 60, 60, 360]);
+    expect(perLevel(paper.train)).toEqual([30, 330, 60, 60, 60, 360]);
     expect(levelCounts(7, "levels")).toEqual([2, 1, 1, 1, 1, 1]);
     expect(levelCounts(10, [0, 0, 1, 0, 0, 1])).toEqual([0, 0, 5, 0, 0, 5]);
   });
 
   it("says when a level runs out of distinct problems", () => {
     expect(() => buildSuite({ trainSize: 0, demoSize: 0, testSize: 200, testMix: [1, 0, 0, 0, 0, 0] })).toThrow(
-      /level 1 ran out of distinct problems after 189/,
+      /level 1 ran out of distinct problems after 1[0-9]{2}/,
     );
   });
 

@@ -36,7 +36,7 @@ export function modelConfigFor(c: TrainConfig, tok: ByteTokenizer): ModelConfig 
 /** Where the warm start for this config is cached. */
 export function warmStartDir(c: TrainConfig): string {
   const key = createHash("sha256")
-    .update(JSON.stringify({ model: c.model, suite: { seed: c.suite.seed, demoSize: c.suite.demoSize, demoMix: c.suite.demoMix, testSize: c.suite.testSize, maxValue: c.suite.maxValue }, warm: { ...c.warmStart, cacheDir: null }, seed: c.seed, v: 1 }))
+    .update(JSON.stringify({ model: c.model, suite: { seed: c.suite.seed, demoSize: c.suite.demoSize, demoMix: c.suite.demoMix, testSize: c.suite.testSize, maxValue: c.suite.maxValue }, warm: { ...c.warmStart, cacheDir: null }, seed: c.seed, v: 2 }))
     .digest("hex")
     .slice(0, 16);
   const root = c.warmStart.cacheDir ?? join(dirname(resolve(c.runDir)), ".cache");
