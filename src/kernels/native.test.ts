@@ -74,6 +74,7 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           [64, 70, 33, 4], // batched products, threaded over the batch
           [3, 3100, 5, 1], // N > NC
           [600, 20, 10, 1], // tall: several MC blocks per thread
+          [40, 300, 150, 1], // wide: threads take column blocks against a shared packed A
         ];
         for (const [M, N, K, batch] of shapes)
           for (const ta of [false, true])
@@ -96,6 +97,19 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
                 }
                 expectClose(label, cn, cr, 1e-4, 2e-5 * Math.sqrt(K));
               }
+      });
+
+      it("gemm with a long K: the shared packed operand is split into slabs", () => {
+        for (const [M, N, K, ta, tb] of [
+          [18, 17, 70000, true, false],
+          [25, 26, 70000, false, true],
+        ] as const) {
+          const A = rand(M * K), B = rand(K * N);
+          const [[cn], [cr]] = both(rand(M * N));
+          nk().gemm(ta, tb, M, N, K, 0.5, A, ta ? M : K, B, tb ? K : N, 1.5, cn, N, 1, 0, 0, 0);
+          ref.gemm(ta, tb, M, N, K, 0.5, A, ta ? M : K, B, tb ? K : N, 1.5, cr, N, 1, 0, 0, 0);
+          expectClose(`gemm ${ta ? "T" : "N"}${tb ? "T" : "N"} ${M}x${N}x${K}`, cn, cr, 1e-4, 2e-5 * Math.sqrt(K));
+        }
       });
 
       it("gemm with K = 0 or alpha = 0 scales C by beta without reading A and B", () => {

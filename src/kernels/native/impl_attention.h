@@ -68,15 +68,6 @@ static void zero_row(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i++) x[i] = 0.0f;
 }
 
-// C[mr x nr] (+)= alpha * panel(a) panel(b) over kc, full tile or edge.
-static inline void tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha,
-                        float beta) {
-  if (mr == MR && nr == NR)
-    ukernel(kc, a, b, c, ldc, alpha, beta);
-  else
-    ukernel_edge(kc, a, b, c, ldc, mr, nr, alpha, beta);
-}
-
 // Forward softmax of one score row in place: row[s] = exp(row[s] - max) for
 // visible keys s < limit, 0 up to `width`. Returns 1 / sum (0 when the query
 // sees no key) and writes the log-sum-exp.

@@ -5,8 +5,8 @@
 // column panels, op(A) into MC x KC blocks of MR-tall row panels; an MR x NR
 // register-blocked FMA microkernel runs over the packed panels. Transposes
 // are absorbed by the packing, so all four combinations share one kernel.
-// Threads split C into a grid of tiles, each packed and computed
-// independently (no barriers), chosen to balance work and packing.
+// Threads take blocks of C's long side from a shared counter against the
+// other operand, packed once (see gemm_threaded).
 #pragma once
 #include <stdint.h>
 #include <string.h>
@@ -293,54 +293,142 @@ static void gemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t 
 // Work (multiply-adds) below which a GEMM stays on one thread.
 constexpr int64_t kGemmParallelMin = 1 << 16;
 
-struct TileJob {
+// Threaded GEMM with one operand packed once and shared. The long side of C
+// (rows when N <= M, else columns) is cut into many blocks that threads take
+// from a shared counter, so a thread that loses its core to another process
+// holds up only the block it is on, not half of the product: this machine is
+// often shared. Each block packs its own slice of the other operand, so every
+// element of A and B is packed exactly once. Phase 1 packs the shared operand
+// (all K blocks) in parallel, phase 2 runs the blocks.
+struct SharedJob {
   const GemmArgs* g;
   const float *A, *B;
   float* C;
-  int64_t tm, tn, rowsPer, colsPer;
+  bool splitM;     // blocks of rows sharing packed op(B), else blocks of columns sharing packed op(A)
+  int64_t pad;     // the shared side rounded up to its panel width (NR for op(B), MR for op(A))
+  int64_t block;   // rows (multiple of MR) or columns (multiple of NR) per block
+  int64_t chunk;   // panels per packing unit
+  int64_t chunks;  // packing units per K block
+  float* shared;   // K block p starts at p * KC * pad
 };
 
-static void run_tile(void* ctx, int64_t begin, int64_t end) {
-  const TileJob& t = *static_cast<const TileJob*>(ctx);
-  const GemmArgs& g = *t.g;
-  for (int64_t idx = begin; idx < end; idx++) {
-    const int64_t i0 = (idx / t.tn) * t.rowsPer, j0 = (idx % t.tn) * t.colsPer;
-    const int64_t m = imin(t.rowsPer, g.M - i0), n = imin(t.colsPer, g.N - j0);
-    if (m <= 0 || n <= 0) continue;
-    const float* a = g.transA ? t.A + i0 : t.A + i0 * g.lda;
-    const float* b = g.transB ? t.B + j0 * g.ldb : t.B + j0;
-    gemm_serial(g.transA, g.transB, m, n, g.K, g.alpha, a, g.lda, b, g.ldb, g.beta, t.C + i0 * g.ldc + j0, g.ldc);
+static void pack_shared(void* ctx, int64_t begin, int64_t end) {
+  const SharedJob& s = *static_cast<const SharedJob*>(ctx);
+  const GemmArgs& g = *s.g;
+  const int64_t unit = s.splitM ? NR : MR;
+  for (int64_t u = begin; u < end; u++) {
+    const int64_t p = u / s.chunks, q = (u % s.chunks) * s.chunk * unit;
+    const int64_t pc = p * KC, kc = imin(KC, g.K - pc);
+    float* dst = s.shared + pc * s.pad + q * kc;
+    if (s.splitM) {
+      const int64_t nc = imin(s.chunk * NR, g.N - q);
+      pack_b(g.transB, g.transB ? s.B + q * g.ldb + pc : s.B + pc * g.ldb + q, g.ldb, kc, nc, dst);
+    } else {
+      const int64_t mc = imin(s.chunk * MR, g.M - q);
+      pack_a(g.transA, g.transA ? s.A + pc * g.lda + q : s.A + q * g.lda + pc, g.lda, mc, kc, dst);
+    }
   }
 }
 
-// One GEMM split over a tm x tn grid of C tiles, one tile per thread.
-static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, float* C) {
-  const int threads = pool_threads();
-  if (threads <= 1 || g.M * g.N * g.K < kGemmParallelMin) {
-    gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, A, g.lda, B, g.ldb, g.beta, C, g.ldc);
-    return;
-  }
-  const int64_t mPanels = ceil_div(g.M, MR), nPanels = ceil_div(g.N, NR);
-  int64_t bestTm = 1, bestTn = 1;
-  double bestCost = -1;
-  for (int64_t t = threads; t >= 1 && bestCost < 0; t--) {
-    for (int64_t tm = 1; tm <= t; tm++) {
-      if (t % tm != 0) continue;
-      const int64_t tn = t / tm;
-      if (tm > mPanels || tn > nPanels) continue;
-      const double rows = static_cast<double>(ceil_div(mPanels, tm) * MR);
-      const double cols = static_cast<double>(ceil_div(nPanels, tn) * NR);
-      // per unit of K, the slowest tile's multiply-adds (W per cycle) plus its packing (~1 element per cycle)
-      const double cost = rows * cols / W + rows + cols;
-      if (bestCost < 0 || cost < bestCost) {
-        bestCost = cost;
-        bestTm = tm;
-        bestTn = tn;
+// C[mr x nr] (+)= alpha * panel(a) panel(b) over kc, full tile or edge (impl_attention.h uses it too).
+static inline void tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha,
+                        float beta) {
+  if (mr == MR && nr == NR)
+    ukernel(kc, a, b, c, ldc, alpha, beta);
+  else
+    ukernel_edge(kc, a, b, c, ldc, mr, nr, alpha, beta);
+}
+
+static void run_shared(void* ctx, int64_t begin, int64_t end) {
+  const SharedJob& s = *static_cast<const SharedJob*>(ctx);
+  const GemmArgs& g = *s.g;
+  for (int64_t t = begin; t < end; t++) {
+    const int64_t o = t * s.block;
+    for (int64_t pc = 0; pc < g.K; pc += KC) {
+      const int64_t kc = imin(KC, g.K - pc);
+      const float betaBlock = pc == 0 ? g.beta : 1.0f;
+      const float* sh = s.shared + pc * s.pad;
+      if (s.splitM) {
+        // rows [o, o + mb) against all of op(B); B micro-panels stay in L1 across the rows
+        const int64_t mb = imin(s.block, g.M - o);
+        float* Ap = scratch(0, static_cast<size_t>(ceil_div(mb, MR) * MR * kc));
+        pack_a(g.transA, g.transA ? s.A + pc * g.lda + o : s.A + o * g.lda + pc, g.lda, mb, kc, Ap);
+        for (int64_t jr = 0; jr < g.N; jr += NR)
+          for (int64_t ir = 0; ir < mb; ir += MR)
+            tile(kc, Ap + ir * kc, sh + jr * kc, s.C + (o + ir) * g.ldc + jr, g.ldc, imin(MR, mb - ir), imin(NR, g.N - jr), g.alpha,
+                 betaBlock);
+      } else {
+        // columns [o, o + nb) against all of op(A), MC rows at a time so the A block stays in L2
+        const int64_t nb = imin(s.block, g.N - o);
+        float* Bp = scratch(1, static_cast<size_t>(ceil_div(nb, NR) * NR * kc));
+        pack_b(g.transB, g.transB ? s.B + o * g.ldb + pc : s.B + pc * g.ldb + o, g.ldb, kc, nb, Bp);
+        for (int64_t ic = 0; ic < g.M; ic += MC) {
+          const int64_t mc = imin(MC, g.M - ic);
+          for (int64_t jr = 0; jr < nb; jr += NR)
+            for (int64_t ir = 0; ir < mc; ir += MR)
+              tile(kc, sh + (ic + ir) * kc, Bp + jr * kc, s.C + (ic + ir) * g.ldc + o + jr, g.ldc, imin(MR, mc - ir), imin(NR, nb - jr),
+                   g.alpha, betaBlock);
+        }
       }
     }
   }
-  TileJob job{&g, A, B, C, bestTm, bestTn, ceil_div(mPanels, bestTm) * MR, ceil_div(nPanels, bestTn) * NR};
-  parallel_for(bestTm * bestTn, 1, run_tile, &job);
+}
+
+// Floats of packed shared operand per pass: a wider shared side is done in slabs.
+constexpr int64_t kSharedMaxFloats = int64_t{1} << 21;
+// Floats of shared operand the calling thread packs alone.
+constexpr int64_t kSharedSerialFloats = int64_t{1} << 15;
+
+// Block size along a side of `len` elements: about 4 blocks per thread, between
+// lo and hi, a multiple of `unit`; never fewer blocks than threads when the side allows.
+static int64_t block_size(int64_t len, int threads, int64_t unit, int64_t lo, int64_t hi) {
+  int64_t b = ceil_div(ceil_div(len, 4 * threads), unit) * unit;
+  b = imax(lo, imin(hi, b));
+  if (ceil_div(len, b) < threads) b = ceil_div(ceil_div(len, threads), unit) * unit;
+  return b;
+}
+
+// One pass of the shared-operand GEMM over all of g (a slab of the caller's product).
+static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, float* C, bool splitM, int64_t block) {
+  SharedJob s{&g, A, B, C, splitM, 0, block, 0, 0, nullptr};
+  const int64_t unit = splitM ? NR : MR;
+  s.pad = ceil_div(splitM ? g.N : g.M, unit) * unit;
+  // packing units of about 16K floats
+  s.chunk = imax(1, (int64_t{1} << 14) / (unit * imin(KC, g.K)));
+  s.chunks = ceil_div(s.pad / unit, s.chunk);
+  s.shared = scratch(2, static_cast<size_t>(s.pad * g.K));
+  // a small shared operand (decode's few rows) packs faster than a dispatch wakes the pool
+  const int64_t units = ceil_div(g.K, KC) * s.chunks;
+  if (s.pad * g.K <= kSharedSerialFloats)
+    pack_shared(&s, 0, units);
+  else
+    parallel_for(units, 1, pack_shared, &s);
+  parallel_for(ceil_div(splitM ? g.M : g.N, block), 1, run_shared, &s);
+}
+
+static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, float* C) {
+  const int threads = pool_threads();
+  const bool splitM = g.N <= g.M;
+  const int64_t len = splitM ? g.M : g.N;
+  const int64_t block = splitM ? block_size(len, threads, MR, 8 * MR, MC) : block_size(len, threads, NR, 4 * NR, 16 * NR);
+  if (threads <= 1 || g.M * g.N * g.K < kGemmParallelMin || g.K <= 0 || g.alpha == 0.0f || ceil_div(len, block) < 2) {
+    gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, A, g.lda, B, g.ldb, g.beta, C, g.ldc);
+    return;
+  }
+  // slabs of the shared side, each a whole number of panels
+  const int64_t unit = splitM ? NR : MR;
+  const int64_t side = splitM ? g.N : g.M;
+  const int64_t slab = imax(1, kSharedMaxFloats / (g.K * unit)) * unit;
+  for (int64_t o = 0; o < side; o += slab) {
+    GemmArgs sub = g;
+    if (splitM) {
+      sub.N = imin(slab, g.N - o);
+      gemm_shared_pass(sub, A, g.transB ? B + o * g.ldb : B + o, C + o, true, block);
+    } else {
+      sub.M = imin(slab, g.M - o);
+      gemm_shared_pass(sub, g.transA ? A + o : A + o * g.lda, B, C + o * g.ldc, false, block);
+    }
+  }
 }
 
 struct BatchJob {
