@@ -4,6 +4,7 @@
  * name the field and the allowed values.
  */
 import { z } from "zod";
+import { BENCHMARK_NAMES, CHAT_FORMAT_NAMES, GOLD_RULES, type GoldRule, PAPER_INSTRUCTION, PAPER_SYSTEM_PROMPT } from "../eval/index.js";
 import { GRAD_SUBSETS, type GradSubset } from "../model/index.js";
 import { AGG_MODES, type AggMode, KL_ESTIMATORS, type KlEstimator } from "../rl/losses.js";
 import { isStrategyName, STRATEGY_NAMES } from "../gvm/index.js";
@@ -134,6 +135,94 @@ export const evalSchema = z
   })
   .strict();
 
+export const policySchema = z
+  .object({
+    /** "builtin": the byte-level model of `model`, warm-started on the suite; "hf": a Hugging Face model directory (no warm start). */
+    kind: z.enum(["builtin", "hf"]).default("builtin"),
+    /** The model directory (config.json, safetensors, tokenizer files) when kind is "hf". */
+    path: z.string().nullable().default(null),
+    /** On-disk dtype of the checkpoints of an "hf" run. */
+    saveDtype: z.enum(["F32", "BF16", "F16"]).default("F32"),
+  })
+  .strict();
+
+const fieldMapShape = {
+  /** Field with the question text (or a chat message list: its last user message). */
+  question: z.string().min(1).default("problem"),
+  /** Field with the gold answer (the gold rule turns it into a string). */
+  answer: z.string().min(1).default("answer"),
+  /** Field with a unique id; null = the row number. */
+  id: z.string().nullable().default(null),
+  /** Field with a difficulty level; null = none. */
+  level: z.string().nullable().default(null),
+  /** How the answer field becomes the gold string: string | last-boxed | first | number. */
+  gold: z.enum(GOLD_RULES as [GoldRule, ...GoldRule[]]).default("string"),
+  /** Use only the first this many rows; 0 = all. */
+  limit: int(0).default(0),
+};
+
+export const trainSetSchema = z
+  .object({
+    /** JSONL or Parquet file of questions and answers. */
+    file: z.string().nullable().default(null),
+    ...fieldMapShape,
+  })
+  .strict();
+
+export const testSetSchema = z
+  .object({
+    /** One of the paper's benchmarks (math500, minerva_math, ...): its field mapping and gold rule are known; `file` is its file or the benchmarks directory. */
+    benchmark: z.string().nullable().default(null),
+    /** JSONL or Parquet file (or, with `benchmark`, the benchmarks directory). */
+    file: z.string().nullable().default(null),
+    ...fieldMapShape,
+  })
+  .strict();
+
+export const promptsSchema = z
+  .object({
+    /** "suite": the built-in arithmetic suite (the `suite` section); "dataset": question/answer files, rewards from the math verifier. */
+    source: z.enum(["suite", "dataset"]).default("suite"),
+    /** The training pool of a dataset run. */
+    train: trainSetSchema.default(trainSetSchema.parse({})),
+    /** The test set of a dataset run. */
+    test: testSetSchema.default(testSetSchema.parse({})),
+    /** System message of dataset prompts (null = none); default the paper's. */
+    system: z.string().nullable().default(PAPER_SYSTEM_PROMPT),
+    /** Appended to each training question; default the paper's training instruction (RLHFlow/GVM numina_process.py, final period included). */
+    trainInstruction: z.string().default(`${PAPER_INSTRUCTION}.`),
+    /** Appended to each test question; default the paper's evaluation instruction (eval.py, no final period). */
+    testInstruction: z.string().default(PAPER_INSTRUCTION),
+    /** Chat format of dataset prompts: "auto" (the model's chat template when it has one, else plain), "model", or a named format. */
+    chat: z.enum(["auto", "model", ...CHAT_FORMAT_NAMES] as [string, ...string[]]).default("auto"),
+  })
+  .strict();
+
+export const samplerSchema = z
+  .object({
+    /** "local": the in-process engine; "remote": an OpenAI-compatible server (/v1/completions) serving the policy. */
+    kind: z.enum(["local", "remote"]).default("local"),
+    /** Sequences decoded together by the local engine. */
+    batchSize: int(1).default(256),
+    /** Remote: base URL up to and including /v1, e.g. http://127.0.0.1:8000/v1. */
+    baseUrl: z.string().nullable().default(null),
+    /** Remote: the model name the server serves. */
+    model: z.string().nullable().default(null),
+    /** Remote: environment variable holding the API key (the key itself never goes into the run directory); null = none. */
+    apiKeyEnv: z.string().nullable().default(null),
+    /** Remote: server calls in flight at once. */
+    concurrency: int(1).default(8),
+    /** Remote: responses per server call at most. */
+    maxNPerRequest: int(1).default(64),
+    /** Remote: retries of a call after 429, 5xx, timeouts or dropped connections. */
+    maxRetries: int(0).default(6),
+    /** Remote: per-call time limit in milliseconds. */
+    timeoutMs: int(1).default(600_000),
+    /** Remote: ask the server for token log-probs (else they are computed in-process). */
+    logprobs: z.boolean().default(true),
+  })
+  .strict();
+
 export const trainConfigSchema = z
   .object({
     /** Seed of everything random in the run (init, data order, samples). */
@@ -142,16 +231,21 @@ export const trainConfigSchema = z
     runDir: z.string().default("runs/latest"),
     /** Label for reports; default "<method>/<strategy>". */
     label: z.string().nullable().default(null),
+    policy: policySchema.default(policySchema.parse({})),
     model: modelSchema.default(modelSchema.parse({})),
     suite: suiteSchema.default(suiteSchema.parse({})),
     warmStart: warmStartSchema.default(warmStartSchema.parse({})),
     rl: rlSchema.default(rlSchema.parse({})),
     eval: evalSchema.default(evalSchema.parse({})),
+    prompts: promptsSchema.default(promptsSchema.parse({})),
+    sampler: samplerSchema.default(samplerSchema.parse({})),
   })
   .strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type RlConfig = z.infer<typeof rlSchema>;
+export type PromptsConfig = z.infer<typeof promptsSchema>;
+export type SamplerConfig = z.infer<typeof samplerSchema>;
 
 /** Validates a raw config (parsed YAML/JSON with overrides applied); errors name each bad field. */
 export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {
@@ -176,7 +270,19 @@ export function checkTrainConfig(c: TrainConfig, source: string): TrainConfig {
   if (c.rl.budgetMode === "inclusive" && c.rl.stage1 * c.rl.promptsPerIter > c.rl.budget) {
     fail("rl.budget", `(${c.rl.budget}) is smaller than stage 1 (rl.stage1 x rl.promptsPerIter = ${c.rl.stage1 * c.rl.promptsPerIter}) in inclusive budget mode`);
   }
-  if (c.suite.trainSize < c.rl.promptsPerIter) fail("suite.trainSize", `(${c.suite.trainSize}) must be at least rl.promptsPerIter (${c.rl.promptsPerIter})`);
+  if (c.prompts.source === "suite" && c.suite.trainSize < c.rl.promptsPerIter) fail("suite.trainSize", `(${c.suite.trainSize}) must be at least rl.promptsPerIter (${c.rl.promptsPerIter})`);
   if (!isStrategyName(c.rl.strategy)) fail("rl.strategy", `${JSON.stringify(c.rl.strategy)} is not a strategy; known: ${STRATEGY_NAMES.join(", ")}`);
+  if (c.policy.kind === "hf" && (c.policy.path === null || c.policy.path === "")) fail("policy.path", "is required when policy.kind is \"hf\" (a Hugging Face model directory: config.json, *.safetensors, tokenizer.json)");
+  if (c.policy.kind === "builtin" && c.policy.path !== null) fail("policy.path", `(${JSON.stringify(c.policy.path)}) is only read when policy.kind is "hf"`);
+  if (c.prompts.source === "dataset") {
+    if (c.prompts.train.file === null) fail("prompts.train.file", "is required when prompts.source is \"dataset\" (a JSONL or Parquet file of questions and answers)");
+    if (c.prompts.test.file === null) fail("prompts.test.file", "is required when prompts.source is \"dataset\" (a JSONL or Parquet file, or with prompts.test.benchmark the benchmarks directory)");
+    if (c.prompts.test.benchmark !== null && !BENCHMARK_NAMES.includes(c.prompts.test.benchmark)) fail("prompts.test.benchmark", `${JSON.stringify(c.prompts.test.benchmark)} is not a benchmark; known: ${BENCHMARK_NAMES.join(", ")}`);
+  }
+  if (c.prompts.chat === "model" && c.policy.kind !== "hf") fail("prompts.chat", "\"model\" needs a Hugging Face policy (policy.kind: hf) with a chat template");
+  if (c.sampler.kind === "remote") {
+    if (c.sampler.baseUrl === null) fail("sampler.baseUrl", "is required when sampler.kind is \"remote\" (e.g. http://127.0.0.1:8000/v1)");
+    if (c.sampler.model === null) fail("sampler.model", "is required when sampler.kind is \"remote\" (the model name the server serves)");
+  }
   return c;
 }

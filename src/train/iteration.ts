@@ -10,11 +10,12 @@ import { type AllocationResult, getStrategy, type OnlinePromptState, updateOnlin
 import { type LlamaModel, perSampleGradNorms, type SampledResponse, type Sampler, type SamplerOptions } from "../model/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
 import type { ClipConfig } from "../rl/losses.js";
-import { exactMatchReward, type SuiteProblem } from "../tasks/index.js";
 import type * as T from "../tensor/index.js";
 import { Rng } from "../util/rng.js";
 import type { Method, TrainConfig } from "./config.js";
+import type { TrainPrompt } from "./prompts.js";
 import type { AllocationSummary, StepRecord } from "./records.js";
+import { responseLogprobs } from "./scoring.js";
 import { type StepStats, type TrainItem, updateStep } from "./update.js";
 
 export interface Scored {
@@ -29,6 +30,8 @@ export interface IterationContext {
   opt: T.AdamW;
   sampler: Sampler;
   padId: number;
+  /** 1 when a response to the prompt is accepted (exact match for the suite, the verifier for datasets). */
+  reward: (prompt: TrainPrompt, response: string) => 0 | 1;
   /** Online-estimator memory by prompt id (gvm-online only); updated in place. */
   online: Map<string, OnlinePromptState>;
   /** Called whenever responses are generated (stage 1 and each step's fresh ones). */
@@ -43,7 +46,8 @@ export interface IterationResult {
   stage2: number;
   trainReward: number;
   acceptedFrac: number;
-  time: { sampling: number; gradNorms: number; update: number };
+  /** Seconds; scoring = log-probs computed in-process for responses a server returned without them. */
+  time: { sampling: number; scoring: number; gradNorms: number; update: number };
   allocation: AllocationSummary;
   /** A few responses for the samples log. */
   examples: Array<{ prompt: string; response: string; reward: number }>;
@@ -55,16 +59,50 @@ const LEARNER: Record<Method, { advantage: string; loss: "vanilla" | "plusplus";
   grpo: { advantage: "grpo", loss: "plusplus", acceptedOnly: false },
 };
 
-function score(problem: SuiteProblem, responses: readonly SampledResponse[]): Scored[] {
-  return responses.map((response) => ({ response, reward: exactMatchReward(response.text, problem.answer) }));
+/**
+ * Tokens per forward pass, at most `tokens`, such that the logits (tokens x
+ * vocabulary floats) stay near 256 MB: a 150k-token vocabulary would
+ * otherwise need gigabytes per pass; small vocabularies keep `tokens`.
+ */
+function logitBudget(ctx: IterationContext, tokens: number): number {
+  return Math.max(1, Math.min(tokens, Math.floor((1 << 26) / ctx.policy.config.vocabSize)));
+}
+
+function score(ctx: IterationContext, problem: TrainPrompt, responses: readonly SampledResponse[]): Scored[] {
+  return responses.map((response) => ({ response, reward: ctx.reward(problem, response.text) }));
+}
+
+/**
+ * Gives every response its behaviour log-probs: servers that return none
+ * (or were not asked) get them computed in-process under the current
+ * policy, before any update of this batch.
+ */
+function withLogprobs(ctx: IterationContext, prompts: readonly TrainPrompt[], out: SampledResponse[][], time: IterationResult["time"]): SampledResponse[][] {
+  const missing: Array<{ i: number; j: number }> = [];
+  out.forEach((rs, i) => rs.forEach((r, j) => r.logprobs === null && r.tokens.length > 0 && missing.push({ i, j })));
+  if (missing.length === 0) return out;
+  const t0 = performance.now();
+  const promptTokens = prompts.map((p) => ctx.sampler.promptTokens(p.prompt));
+  const lps = responseLogprobs(
+    ctx.policy,
+    missing.map(({ i, j }) => ({ prompt: promptTokens[i] as number[], response: ((out[i] as SampledResponse[])[j] as SampledResponse).tokens })),
+    { temperature: ctx.config.rl.temperature, padId: ctx.padId },
+  );
+  const copy = out.map((rs) => [...rs]);
+  missing.forEach(({ i, j }, q) => {
+    const row = copy[i] as SampledResponse[];
+    row[j] = { ...(row[j] as SampledResponse), logprobs: lps[q] as number[] };
+  });
+  time.scoring += (performance.now() - t0) / 1000;
+  return copy;
 }
 
 /** Mean over accepted responses of the per-sample gradient norm; 0 with none accepted. */
-function meanGradNorms(ctx: IterationContext, prompts: readonly SuiteProblem[], scored: readonly Scored[][]): { G: number[]; sums: number[]; counts: number[] } {
+function meanGradNorms(ctx: IterationContext, prompts: readonly TrainPrompt[], scored: readonly Scored[][]): { G: number[]; sums: number[]; counts: number[] } {
   const items: Array<{ prompt: number[]; response: number[] }> = [];
   const owner: number[] = [];
   scored.forEach((list, i) => {
-    const promptTokens = ctx.sampler.promptTokens((prompts[i] as SuiteProblem).prompt);
+    const promptTokens = ctx.sampler.promptTokens((prompts[i] as TrainPrompt).prompt);
     for (const s of list) {
       if (s.reward === 1) {
         items.push({ prompt: promptTokens, response: s.response.tokens });
@@ -72,7 +110,9 @@ function meanGradNorms(ctx: IterationContext, prompts: readonly SuiteProblem[], 
       }
     }
   });
-  const norms = perSampleGradNorms(ctx.policy, items, { subset: ctx.config.rl.gradSubset, padId: ctx.padId });
+  const longest = items.reduce((n, it) => Math.max(n, it.prompt.length + it.response.length), 1);
+  const maxBatch = Math.max(1, Math.floor(logitBudget(ctx, 32 * longest) / longest));
+  const norms = perSampleGradNorms(ctx.policy, items, { subset: ctx.config.rl.gradSubset, padId: ctx.padId, maxBatch });
   const sums = new Array<number>(prompts.length).fill(0);
   const counts = new Array<number>(prompts.length).fill(0);
   owner.forEach((i, k) => {
@@ -82,7 +122,7 @@ function meanGradNorms(ctx: IterationContext, prompts: readonly SuiteProblem[], 
   return { G: sums.map((s, i) => ((counts[i] as number) > 0 ? s / (counts[i] as number) : 0)), sums, counts };
 }
 
-export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly SuiteProblem[]): Promise<IterationResult> {
+export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
   const rl = ctx.config.rl;
   const seed = ctx.config.seed;
   const m = prompts.length;
@@ -91,7 +131,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
   const usesOnline = strategy.reads.includes("online");
   const learner = LEARNER[rl.method];
   const sampling: SamplerOptions = { temperature: rl.temperature, topP: 1, topK: 0, maxNewTokens: rl.maxNewTokens };
-  const time = { sampling: 0, gradNorms: 0, update: 0 };
+  const time = { sampling: 0, scoring: 0, gradNorms: 0, update: 0 };
   const clock = (key: keyof typeof time, t0: number) => (time[key] += (performance.now() - t0) / 1000);
   let generated = 0;
   let acceptedGenerated = 0;
@@ -107,12 +147,13 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
   let gradNorm: number[] | undefined;
   if (needsStage1) {
     let t0 = performance.now();
-    const out = await ctx.sampler.sample(
+    let out = await ctx.sampler.sample(
       prompts.map((p, i) => ({ prompt: p.prompt, n: rl.stage1, seed: Rng.derive(seed, iter, 1, i).u32() })),
       sampling,
     );
     clock("sampling", t0);
-    stage1 = out.map((rs, i) => score(prompts[i] as SuiteProblem, rs));
+    out = withLogprobs(ctx, prompts, out, time);
+    stage1 = out.map((rs, i) => score(ctx, prompts[i] as TrainPrompt, rs));
     generated += m * rl.stage1;
     ctx.onGenerated(m * rl.stage1);
     acceptRate = stage1.map((list) => list.filter((s) => s.reward === 1).length / rl.stage1);
@@ -152,12 +193,13 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     const reused = idx.map((i) => (rl.reuseStage1 ? (stage1[i] as Scored[]).slice(0, n[i] as number) : []));
     const fresh = idx.map((i, q) => (n[i] as number) - (reused[q] as Scored[]).length);
     let t0 = performance.now();
-    const out = await ctx.sampler.sample(
-      idx.map((i, q) => ({ prompt: (prompts[i] as SuiteProblem).prompt, n: fresh[q] as number, seed: Rng.derive(seed, iter, 2, i).u32() })),
+    let out = await ctx.sampler.sample(
+      idx.map((i, q) => ({ prompt: (prompts[i] as TrainPrompt).prompt, n: fresh[q] as number, seed: Rng.derive(seed, iter, 2, i).u32() })),
       sampling,
     );
     clock("sampling", t0);
-    const freshScored = idx.map((i, q) => score(prompts[i] as SuiteProblem, out[q] as SampledResponse[]));
+    out = withLogprobs(ctx, idx.map((i) => prompts[i] as TrainPrompt), out, time);
+    const freshScored = idx.map((i, q) => score(ctx, prompts[i] as TrainPrompt, out[q] as SampledResponse[]));
     const groups = idx.map((_, q) => [...(reused[q] as Scored[]), ...(freshScored[q] as Scored[])]);
     const stepGenerated = fresh.reduce((a, b) => a + b, 0);
     acceptedGenerated += freshScored.flat().reduce((a, s) => a + s.reward, 0);
@@ -168,13 +210,13 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     if (usesOnline) {
       // Each prompt's fresh evidence feeds its online estimate (gradient norms only if the options use them).
       const useG = strategy.needsGradNorms(options);
-      const g = useG ? ((t0 = performance.now()), meanGradNorms(ctx, idx.map((i) => prompts[i] as SuiteProblem), groups)) : null;
+      const g = useG ? ((t0 = performance.now()), meanGradNorms(ctx, idx.map((i) => prompts[i] as TrainPrompt), groups)) : null;
       if (g) clock("gradNorms", t0);
       idx.forEach((i, q) => {
         const list = groups[q] as Scored[];
         const acc = list.filter((s) => s.reward === 1).length;
         const obs = { total: list.length, accepted: acc, ...(g ? { gradNormSum: g.sums[q] as number, gradNormCount: g.counts[q] as number } : {}) };
-        const p = prompts[i] as SuiteProblem;
+        const p = prompts[i] as TrainPrompt;
         ctx.online.set(p.id, updateOnlineState(ctx.online.get(p.id) ?? null, obs, iter, options as { halfLife: number | null }));
       });
     }
@@ -184,7 +226,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     const items: TrainItem[] = [];
     let r = 0;
     groups.forEach((list, q) => {
-      const promptTokens = ctx.sampler.promptTokens((prompts[idx[q] as number] as SuiteProblem).prompt);
+      const promptTokens = ctx.sampler.promptTokens((prompts[idx[q] as number] as TrainPrompt).prompt);
       for (const s of list) {
         const a = adv[r++] as number;
         rewardSum += s.reward;
@@ -194,7 +236,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
         items.push({ prompt: promptTokens, response: s.response.tokens, oldLogp: s.response.logprobs ?? [], advantage: a });
       }
       const first = list[0];
-      if (examples.length < 4 && first) examples.push({ prompt: (prompts[idx[q] as number] as SuiteProblem).prompt, response: first.response.text, reward: first.reward });
+      if (examples.length < 4 && first) examples.push({ prompt: (prompts[idx[q] as number] as TrainPrompt).prompt, response: first.response.text, reward: first.reward });
     });
     const stepAccepted = rewards.reduce((a: number, b) => a + b, 0);
     const responseLen = groups.flat().reduce((a, s) => a + s.response.tokens.length, 0) / Math.max(1, rewards.length);
@@ -210,7 +252,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
             maxGradNorm: rl.maxGradNorm,
             temperature: rl.temperature,
             padId: ctx.padId,
-            microBatchTokens: 8192,
+            microBatchTokens: logitBudget(ctx, 8192),
           })
         : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
     const dt = (performance.now() - t0) / 1000;
@@ -227,7 +269,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     time,
     allocation: {
       ids: prompts.map((p) => p.id),
-      level: prompts.map((p) => p.level),
+      level: prompts.map((p) => p.level ?? Number.NaN),
       p: alloc.acceptRate ?? new Array<number>(m).fill(Number.NaN),
       G: alloc.gradNorm ?? new Array<number>(m).fill(Number.NaN),
       n,

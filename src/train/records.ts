@@ -55,7 +55,7 @@ export interface StepRecord {
 export interface AllocationSummary {
   /** Prompt ids, in allocation order (match `prompts.jsonl` of the run directory). */
   ids: string[];
-  /** Level (difficulty) of each prompt, when known. */
+  /** Level (difficulty) of each prompt (NaN, written as null, when unknown). */
   level: number[];
   /** Acceptance rate estimate p_i the strategy used (NaN when it used none). */
   p: number[];
@@ -80,8 +80,8 @@ export interface IterationRecord {
   trainReward: number;
   /** Accepted responses / generated responses in this iteration. */
   acceptedFrac: number;
-  /** Seconds spent this iteration in each part. */
-  time: { sampling: number; gradNorms: number; update: number; eval: number };
+  /** Seconds spent this iteration in each part (scoring: log-probs computed in-process for a server's responses that came without them). */
+  time: { sampling: number; scoring: number; gradNorms: number; update: number; eval: number };
   allocation: AllocationSummary;
 }
 
@@ -96,10 +96,16 @@ export interface EvalRecord {
   accuracy: number;
   /** 95% interval of the mean over problems. */
   ci: [number, number];
-  /** Accuracy per difficulty level ("1".."6"). */
+  /** Accuracy per difficulty level ("1".."6" for the suite; the test set's levels for datasets). */
   byLevel: Record<string, number>;
   /** Samples per test problem. */
   k: number;
+  /** Test set: "suite", a benchmark key (math500, ...) or a file's name (absent in runs logged before datasets). */
+  set?: string;
+  /** Test problems evaluated. */
+  problems?: number;
+  /** The prompt template: system message, instruction, and the chat format ("model": the model's own chat template). */
+  template?: { system: string | null; instruction: string; chat: string };
 }
 
 export type MetricsRecord = RunRecord | StepRecord | IterationRecord | EvalRecord;

@@ -1,47 +1,52 @@
 /**
- * Test accuracy on the built-in suite during training, through the eval
- * harness: k samples per test problem, each problem on its own fixed seed,
- * so every run and every evaluation point draws the same random numbers
- * (common random numbers: differences between runs are the policies', not
- * the dice's).
+ * Test accuracy during training, through the eval harness: k samples per
+ * test problem, each problem on its own fixed seed, so every run and every
+ * evaluation point draws the same random numbers (common random numbers:
+ * differences between runs are the policies', not the dice's). The test set
+ * brings its template, chat format and grader: the suite's raw prompts and
+ * exact match, or a dataset's paper template and the math verifier.
  */
-import { evaluateProblems, exactMatchGrader, SUITE_SET, SUITE_TEMPLATE, summarizeSet } from "../eval/index.js";
+import { evaluateProblems, type ProblemRecord, summarizeSet } from "../eval/index.js";
 import type { Sampler } from "../model/index.js";
-import type { SuiteProblem } from "../tasks/index.js";
 import type { ProgressBar } from "../util/progress.js";
+import type { TestSet } from "./prompts.js";
 
-export interface SuiteEvalOptions {
+export interface TestEvalOptions {
   k: number;
   temperature: number;
   maxNewTokens: number;
   seed: number;
 }
 
-export interface SuiteEvalResult {
+export interface TestEvalResult {
   accuracy: number;
   ci: [number, number];
   byLevel: Record<string, number>;
   /** Per-problem mean correctness, in problem order. */
   perProblem: number[];
+  /** Every problem's record (responses, verdicts), in evaluation order. */
+  records: ProblemRecord[];
 }
 
-export async function evaluateSuite(sampler: Sampler, problems: readonly SuiteProblem[], o: SuiteEvalOptions, progress?: ProgressBar): Promise<SuiteEvalResult> {
+export async function evaluateTestSet(sampler: Sampler, test: TestSet, o: TestEvalOptions, progress?: ProgressBar): Promise<TestEvalResult> {
   const records = await evaluateProblems({
     sampler,
-    set: SUITE_SET,
-    problems: problems.map((p) => ({ id: p.id, question: p.prompt, gold: p.answer, level: String(p.level) })),
+    set: test.set,
+    problems: test.problems,
     settings: { k: o.k, temperature: o.temperature, topP: 1, topK: 0, maxTokens: o.maxNewTokens, seed: o.seed, stop: [] },
-    template: SUITE_TEMPLATE,
-    grader: exactMatchGrader,
+    template: test.template,
+    format: test.format,
+    grader: test.grader,
     chunk: 256,
     ...(progress ? { progress } : {}),
   });
-  const s = summarizeSet(SUITE_SET, records);
+  const s = summarizeSet(test.set, records);
   const byId = new Map(records.map((r) => [r.id, r.avg]));
   return {
     accuracy: s.avg,
     ci: s.ci,
     byLevel: Object.fromEntries(Object.entries(s.byLevel).map(([level, v]) => [level, v.avg])),
-    perProblem: problems.map((p) => byId.get(p.id) ?? Number.NaN),
+    perProblem: test.problems.map((p) => byId.get(p.id) ?? Number.NaN),
+    records,
   };
 }

@@ -1,14 +1,17 @@
 /**
- * The training run: suite, warm start, the iteration loop, evaluations,
- * checkpoints after every iteration, and resume. Rerunning the same command
+ * The training run: prompts (suite or dataset), policy (warm-started
+ * builtin model or a Hugging Face directory), sampler (in-process or a
+ * server), the iteration loop, evaluations, checkpoints after every
+ * iteration, and resume. Rerunning the same command
  * on the same run directory continues from the last checkpoint; every random
  * draw is derived from (seed, iteration, ...), so the continued run logs the
  * same metrics an uninterrupted one would (timings aside).
  */
 import { join } from "node:path";
+import { renderPrompt } from "../eval/index.js";
 import { getStrategy, type OnlinePromptState } from "../gvm/index.js";
-import { ByteTokenizer, LlamaModel, LocalSampler, loadModel, loadOptimizerState, saveCheckpoint } from "../model/index.js";
-import { buildSuite, type SuiteProblem, type TaskSuite } from "../tasks/index.js";
+import { type ChatTemplate, loadOptimizerState } from "../model/index.js";
+import { buildSuite, type TaskSuite } from "../tasks/index.js";
 import * as T from "../tensor/index.js";
 import { readFileSync } from "node:fs";
 import { GvmError } from "../util/errors.js";
@@ -17,10 +20,11 @@ import { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import type { TrainConfig } from "./config.js";
 import { runIteration } from "./iteration.js";
+import { openPolicy, openSampler, policyFiles, responseCacheFiles } from "./policy.js";
+import { checkPromptLengths, datasetPromptSource, type PromptSource, suitePromptSource, type TrainPrompt } from "./prompts.js";
 import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
 import { RunDir } from "./rundir.js";
-import { evaluateSuite } from "./testeval.js";
-import { warmStart } from "./warmstart.js";
+import { evaluateTestSet } from "./testeval.js";
 
 export class TrainError extends GvmError {}
 
@@ -64,9 +68,9 @@ export function buildTaskSuite(c: TrainConfig): TaskSuite {
 }
 
 /** The m prompts of iteration `iter` (1-based): consecutive slots of per-epoch shuffles of the pool. */
-export function promptsFor(c: TrainConfig, pool: readonly SuiteProblem[], iter: number): SuiteProblem[] {
+export function promptsFor<P>(c: TrainConfig, pool: readonly P[], iter: number): P[] {
   const m = c.rl.promptsPerIter;
-  const out: SuiteProblem[] = [];
+  const out: P[] = [];
   let order: number[] = [];
   let orderEpoch = -1;
   for (let j = 0; j < m; j++) {
@@ -76,56 +80,69 @@ export function promptsFor(c: TrainConfig, pool: readonly SuiteProblem[], iter: 
       order = Rng.derive(c.seed, 0xda7a, epoch).shuffle(Array.from({ length: pool.length }, (_, i) => i));
       orderEpoch = epoch;
     }
-    out.push(pool[order[pos % pool.length] as number] as SuiteProblem);
+    out.push(pool[order[pos % pool.length] as number] as P);
   }
   return out;
 }
 
+/** The run's prompts: the suite's, or a dataset's read and rendered with the policy's chat template. */
+async function openPromptSource(c: TrainConfig, suite: TaskSuite | null, chatTemplate: ChatTemplate | null, log: Logger): Promise<PromptSource> {
+  if (c.prompts.source === "suite") return suitePromptSource(c, suite as TaskSuite);
+  return datasetPromptSource(c, chatTemplate, log);
+}
+
 export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
   const log = o.log ?? defaultLogger();
-  const tok = new ByteTokenizer();
-  const suite = buildTaskSuite(c);
   getStrategy(c.rl.strategy).parseOptions(c.rl.strategyOptions);
+  // Everything that can be wrong with the inputs fails before the run directory is made.
+  const suite = c.prompts.source === "suite" || c.policy.kind === "builtin" ? buildTaskSuite(c) : null;
+  const files = policyFiles(c);
+  const source = await openPromptSource(c, suite, files.chatTemplate, log);
+  checkPromptLengths(source, files.tokenizer, files.maxPositions, c.rl.maxNewTokens, c.policy.kind === "hf" ? `max_position_embeddings of ${c.policy.path}/config.json` : "model.maxPositions");
   const { run, resume } = RunDir.open(c.runDir, c);
-  run.writePrompts(suite.train.map((p) => ({ id: p.id, problem: p.prompt, answer: p.answer, level: p.level })));
-  const warm = warmStart(c, suite.demo, tok, log);
-  let policy: LlamaModel;
+  run.writePrompts(source.train.map((p) => ({ id: p.id, problem: p.question, answer: p.answer, level: p.level })));
+  const policy = openPolicy(c, files, suite, resume, log);
   let state: TrainerState;
   if (resume) {
-    policy = loadModel(resume.dir);
     state = JSON.parse(readFileSync(join(resume.dir, "trainer.json"), "utf8")) as TrainerState;
     log.info(`resuming ${c.runDir} after iteration ${state.iter} (${state.samples} responses so far)`);
   } else {
-    policy = warm.cached ? loadModel(warm.dir) : warm.model;
     state = { iter: 0, step: 0, samples: 0, wallclock: 0, online: [] };
   }
-  const reference = c.rl.klCoef > 0 ? loadModel(warm.dir) : null;
-  if (reference) for (const p of reference.params.values()) p.requiresGrad = false;
-  const opt = new T.AdamW(policy.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 });
+  const opt = new T.AdamW(policy.model.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 });
   if (resume) {
     const st = loadOptimizerState(resume.dir);
     if (!st) throw new TrainError(`${resume.dir}: checkpoint has no optimizer.safetensors`);
     opt.loadState(st);
   }
-  const sampler = new LocalSampler(policy, tok);
+  const caches = responseCacheFiles(c.runDir);
+  const sampler = openSampler(c, policy, caches.rollouts, log);
   const online = new Map(state.online);
   const label = c.label ?? `${c.rl.method}/${c.rl.strategy}`;
   const evals: EvalRecord[] = run.readMetrics().filter((r): r is EvalRecord & Record<string, unknown> => r.kind === "eval") as EvalRecord[];
 
   const evaluate = async (): Promise<number> => {
     const t0 = performance.now();
-    const bar = o.progress === false ? null : new ProgressBar("  eval", suite.test.length * c.eval.k, { unit: "resp" });
-    const r = await evaluateSuite(sampler, suite.test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, bar ?? undefined);
+    const test = source.test;
+    const bar = o.progress === false ? null : new ProgressBar("  eval", test.problems.length * c.eval.k, { unit: "resp" });
+    // A server's answers for each evaluation point in their own cache: every point asks with the same seeds.
+    const evalSampler = c.sampler.kind === "remote" ? openSampler(c, policy, caches.evalAt(state.iter), log) : sampler;
+    const r = await evaluateTestSet(evalSampler, test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, bar ?? undefined);
     bar?.finish();
-    const rec: EvalRecord = { kind: "eval", iter: state.iter, step: state.step, samples: state.samples, wallclock: state.wallclock, accuracy: r.accuracy, ci: r.ci, byLevel: r.byLevel, k: c.eval.k };
+    const template = { system: test.template.system, instruction: test.template.instruction, chat: test.chat };
+    const rec: EvalRecord = { kind: "eval", iter: state.iter, step: state.step, samples: state.samples, wallclock: state.wallclock, accuracy: r.accuracy, ci: r.ci, byLevel: r.byLevel, k: c.eval.k, set: test.set, problems: test.problems.length, template };
     run.appendMetrics({ ...rec });
+    for (const p of r.records.slice(0, 2)) {
+      const first = p.responses[0];
+      run.appendSample({ iter: state.iter, kind: "eval", set: test.set, id: p.id, prompt: renderPrompt(test.template, p.question, test.format), response: first?.text ?? "", correct: first?.correct ?? false });
+    }
     evals.push(rec);
     log.info(`[${label}] iter ${state.iter}: test accuracy ${r.accuracy.toFixed(3)} (${state.samples} responses, ${state.wallclock.toFixed(0)} s)`);
     return (performance.now() - t0) / 1000;
   };
 
   if (!resume) {
-    const rec: RunRecord = { kind: "run", iter: 0, method: c.rl.method, strategy: c.rl.strategy, label, seed: c.seed, regime: c.suite.regime, budget: c.rl.budget, budgetMode: c.rl.budgetMode };
+    const rec: RunRecord = { kind: "run", iter: 0, method: c.rl.method, strategy: c.rl.strategy, label, seed: c.seed, regime: source.name, budget: c.rl.budget, budgetMode: c.rl.budgetMode };
     run.appendMetrics({ ...rec });
     await evaluate();
     saveIteration();
@@ -133,7 +150,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
 
   function saveIteration(): void {
     state.online = [...online];
-    run.commitCheckpoint(state.iter, (dir) => saveCheckpoint(dir, policy, { optimizer: opt.state(), extraFiles: { "trainer.json": `${JSON.stringify(state)}\n` } }));
+    run.commitCheckpoint(state.iter, (dir) => policy.save(dir, opt.state(), { "trainer.json": `${JSON.stringify(state)}\n` }));
   }
 
   let ranHere = 0;
@@ -143,9 +160,9 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   while (!done() && (o.stopAfter === undefined || ranHere < o.stopAfter)) {
     const iter = state.iter + 1;
     const t0 = performance.now();
-    const prompts = promptsFor(c, suite.train, iter);
+    const prompts = promptsFor<TrainPrompt>(c, source.train, iter);
     const res = await runIteration(
-      { config: c, policy, reference, opt, sampler, padId: tok.padId, online,
+      { config: c, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online,
         onGenerated: (n) => {
           state.samples += n;
         },
