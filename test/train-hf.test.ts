@@ -183,8 +183,18 @@ describe("gvm train on a Hugging Face checkpoint with a math dataset", () => {
         },
         rl: { method: "raftpp", strategy: "gvm", promptsPerIter: 4, budget: 12, stage1: 2, stepsPerIter: 2, iterations: 1, maxNewTokens: 10, klCoef: 0 },
       });
-      const r = await train(c, { log: quiet, progress: false });
+      // Where a server samples, onCheckpoint is where it would be reloaded: each checkpoint, complete, before its evaluation.
+      const handed: Array<[number, boolean, number]> = [];
+      const r = await train(c, {
+        log: quiet,
+        progress: false,
+        onCheckpoint: (dir, iter) => void handed.push([iter, existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "tokenizer.json")), records(runDir).filter((x) => x.kind === "eval").length]),
+      });
       expect(r.finished).toBe(true);
+      expect(handed).toEqual([
+        [0, true, 0],
+        [1, true, 1],
+      ]);
       const recs = records(runDir);
       const it = recs.find((x) => x.kind === "iteration") as unknown as IterationRecord;
       expect(it.time.scoring).toBeGreaterThan(0);

@@ -252,9 +252,9 @@ export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {
   return checkTrainConfig(validateConfig(trainConfigSchema, raw, source), source);
 }
 
-/** Loads a config file (optional) with `path=value` overrides, validated. */
-export function loadTrainConfig(file: string | undefined, overrides: readonly string[] = []): TrainConfig {
-  const c = loadConfig(trainConfigSchema, { ...(file !== undefined ? { file } : {}), overrides });
+/** Loads a config file (optional) with typed values by dotted path, then `path=value` overrides, validated. */
+export function loadTrainConfig(file: string | undefined, overrides: readonly string[] = [], values: ReadonlyArray<readonly [string, unknown]> = []): TrainConfig {
+  const c = loadConfig(trainConfigSchema, { ...(file !== undefined ? { file } : {}), values, overrides });
   return checkTrainConfig(c, file ?? "config");
 }
 

@@ -57,7 +57,8 @@ export class RunDir {
       atomicWrite(configPath, text);
     }
     const resume = run.latestCheckpoint();
-    run.truncateLogs(resume?.iter ?? 0);
+    // Without a checkpoint nothing logged counts (a run killed during its first evaluation starts over).
+    run.truncateLogs(resume?.iter ?? -1);
     return { run, resume };
   }
 
@@ -86,15 +87,29 @@ export class RunDir {
    * it and prunes all but the newest `keep`.
    */
   commitCheckpoint(iter: number, write: (dir: string) => void, keep = 2): CheckpointRef {
-    const name = `iter-${String(iter).padStart(6, "0")}`;
-    const dir = join(this.checkpointsPath, name);
+    return this.markLatest(this.writeCheckpoint(iter, write), keep);
+  }
+
+  /**
+   * Writes checkpoint `iter` without making it the one a rerun resumes
+   * from (until markLatest): a rerun after a kill in between redoes the
+   * iteration and replaces the directory.
+   */
+  writeCheckpoint(iter: number, write: (dir: string) => void): CheckpointRef {
+    const dir = join(this.checkpointsPath, checkpointName(iter));
     write(dir);
+    return { iter, dir };
+  }
+
+  /** Points `latest` at a written checkpoint and prunes all but the newest `keep`. */
+  markLatest(ref: CheckpointRef, keep = 2): CheckpointRef {
+    const name = checkpointName(ref.iter);
     atomicWrite(join(this.checkpointsPath, "latest"), `${name}\n`);
     const all = readdirSync(this.checkpointsPath)
       .filter((n) => /^iter-\d{6}$/.test(n))
       .sort();
     for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) rmSync(join(this.checkpointsPath, old), { recursive: true, force: true });
-    return { iter, dir };
+    return ref;
   }
 
   latestCheckpoint(): CheckpointRef | null {
@@ -115,6 +130,10 @@ export class RunDir {
       atomicWrite(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
     }
   }
+}
+
+function checkpointName(iter: number): string {
+  return `iter-${String(iter).padStart(6, "0")}`;
 }
 
 function readJsonl(path: string): Record<string, unknown>[] {

@@ -23,7 +23,7 @@ import { runIteration } from "./iteration.js";
 import { openPolicy, openSampler, policyFiles, responseCacheFiles } from "./policy.js";
 import { checkPromptLengths, datasetPromptSource, type PromptSource, suitePromptSource, type TrainPrompt } from "./prompts.js";
 import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
-import { RunDir } from "./rundir.js";
+import { type CheckpointRef, RunDir } from "./rundir.js";
 import { evaluateTestSet } from "./testeval.js";
 
 export class TrainError extends GvmError {}
@@ -43,6 +43,13 @@ export interface TrainOptions {
   stopAfter?: number;
   /** Draw progress bars. */
   progress?: boolean;
+  /**
+   * Called with each checkpoint as soon as it is committed (and, when
+   * resuming, with the checkpoint the run continues from), before any more
+   * sampling: where a server samples the rollouts, reload it from `dir`
+   * here, so it serves the current policy.
+   */
+  onCheckpoint?: (dir: string, iter: number) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -144,13 +151,24 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   if (!resume) {
     const rec: RunRecord = { kind: "run", iter: 0, method: c.rl.method, strategy: c.rl.strategy, label, seed: c.seed, regime: source.name, budget: c.rl.budget, budgetMode: c.rl.budgetMode };
     run.appendMetrics({ ...rec });
+    const ckpt = await saveIteration();
     await evaluate();
-    saveIteration();
+    run.markLatest(ckpt);
+  } else {
+    await o.onCheckpoint?.(resume.dir, resume.iter);
   }
 
-  function saveIteration(): void {
+  /**
+   * Writes the checkpoint of the iterations done so far and hands it to
+   * onCheckpoint before the evaluation samples (a server reloaded there
+   * evaluates the current policy); it becomes the resume point once the
+   * iteration's records are logged.
+   */
+  async function saveIteration(): Promise<CheckpointRef> {
     state.online = [...online];
-    run.commitCheckpoint(state.iter, (dir) => policy.save(dir, opt.state(), { "trainer.json": `${JSON.stringify(state)}\n` }));
+    const ref = run.writeCheckpoint(state.iter, (dir) => policy.save(dir, opt.state(), { "trainer.json": `${JSON.stringify(state)}\n` }));
+    await o.onCheckpoint?.(ref.dir, ref.iter);
+    return ref;
   }
 
   let ranHere = 0;
@@ -178,11 +196,12 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     state.wallclock += (performance.now() - t0) / 1000;
     const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation };
     for (const ex of res.examples) run.appendSample({ iter, ...ex });
+    const ckpt = await saveIteration();
     let evalTime = 0;
     if (iter % c.eval.every === 0 || done()) evalTime = await evaluate();
     rec.time.eval = evalTime;
     run.appendMetrics({ ...rec });
-    saveIteration();
+    run.markLatest(ckpt);
     ranHere++;
     bar?.tick(1, `reward ${res.trainReward.toFixed(2)} samples ${state.samples}`);
   }
