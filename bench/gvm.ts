@@ -100,6 +100,7 @@ for (const regime of regimes) {
       const extra = its.reduce((a, r) => a + Math.max(0, r.stage1Samples + r.stage2Samples - budget), 0);
       const generated = its.reduce((a, r) => a + r.stage1Samples + r.stage2Samples, 0);
       line.overhead = { gradnorm_time_share: round(gradTime / Math.max(wall, 1e-9)), extra_responses_share: round(extra / Math.max(generated, 1)) };
+      line.allocation = allocationDiagnostics(its);
       process.stdout.write(`${JSON.stringify(line)}\n`);
       const s = line.samples_to_target as { median: number | null; uniform_over_this: number | null };
       const st = line.step_to_target as { median: number | null; uniform_over_this: number | null };
@@ -110,6 +111,45 @@ for (const regime of regimes) {
   }
 }
 process.stdout.write(`\n${table.join("\n")}\n`);
+
+/**
+ * Why an allocation can or cannot matter, from the per-prompt estimates the
+ * strategy allocated on: the share of prompts whose acceptance rate was 0, 1
+ * or in between, how much the gradient norms vary among prompts with p > 0
+ * (coefficient of variation: near 0 means G_i adds nothing to p_i), and the
+ * largest share of an iteration's budget one prompt received.
+ */
+function allocationDiagnostics(its: readonly IterationRecord[]): Record<string, number | null> {
+  let zero = 0;
+  let one = 0;
+  let mid = 0;
+  const cvs: number[] = [];
+  let maxShare = 0;
+  for (const it of its) {
+    const { p, G, n } = it.allocation;
+    for (const x of p) {
+      if (x === 0) zero++;
+      else if (x === 1) one++;
+      else mid++;
+    }
+    const g = G.filter((_, i) => (p[i] ?? 0) > 0 && Number.isFinite(G[i]));
+    if (g.length >= 2) {
+      const mean = g.reduce((a, b) => a + b, 0) / g.length;
+      const sd = Math.sqrt(g.reduce((a, b) => a + (b - mean) ** 2, 0) / (g.length - 1));
+      if (mean > 0) cvs.push(sd / mean);
+    }
+    const total = n.reduce((a, b) => a + b, 0);
+    if (total > 0) maxShare = Math.max(maxShare, Math.max(...n) / total);
+  }
+  const all = Math.max(1, zero + one + mid);
+  return {
+    p_zero_share: round(zero / all),
+    p_one_share: round(one / all),
+    p_between_share: round(mid / all),
+    g_cv_median: cvs.length ? round(median(cvs)) : null,
+    max_prompt_budget_share: round(maxShare),
+  };
+}
 
 async function isFinished(runDir: string, iterations: number): Promise<boolean> {
   const its = readRun(runDir).iterations;

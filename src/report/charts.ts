@@ -40,13 +40,19 @@ export interface CurvePoint {
   hi: number;
 }
 
-/** Runs grouped by label, labels in first-seen order, seeds sorted. */
+/**
+ * Runs grouped by label, labels in first-seen order, seeds sorted. Runs of
+ * different prompt regimes are never seeds of one another: when the runs
+ * span several regimes, the regime joins the label.
+ */
 export function byLabel(runs: readonly RunData[]): Map<string, RunData[]> {
   const groups = new Map<string, RunData[]>();
+  const regimes = new Set(runs.map((r) => r.run.regime));
   for (const r of runs) {
-    const g = groups.get(r.run.label) ?? [];
+    const key = regimes.size > 1 ? `${r.run.label} [${r.run.regime}]` : r.run.label;
+    const g = groups.get(key) ?? [];
     g.push(r);
-    groups.set(r.run.label, g);
+    groups.set(key, g);
   }
   for (const g of groups.values()) g.sort((a, b) => a.run.seed - b.run.seed);
   return groups;
