@@ -35,6 +35,12 @@ static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // c[MR x NR] = alpha * sum_k a[k][i] b[k][j] + beta * c   (beta == 0: c is not read)
 static void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc, float alpha,
                     float beta) {
+  // C's rows arrive while the k loop runs instead of stalling the stores after it
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
+  }
   VF acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++)

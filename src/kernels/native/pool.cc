@@ -31,17 +31,31 @@ namespace {
 // with other jobs running; a futex wake-up costs a few us when idle).
 constexpr auto kSpin = std::chrono::microseconds(20);
 
+// A job is open while the dispatching thread works on it; workers join an
+// open job, take chunks, and leave. `state` packs the job's serial number, a
+// closed bit and the count of workers inside, so joining is one CAS that
+// fails once the job is closed. The dispatcher waits only for workers that
+// joined: a worker still asleep, or waiting for a core on a busy machine,
+// never holds up a job the dispatcher finished alone.
+constexpr uint64_t kInside = (uint64_t{1} << 32) - 1;
+constexpr uint64_t kClosed = uint64_t{1} << 32;
+constexpr int kSerialShift = 33;
+
 struct Pool {
   std::mutex busy;  // held by the dispatching thread for a whole job
   std::vector<std::thread> workers;
   std::atomic<int> threads{1};  // read without the lock by kernels sizing their work
 
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> pending{0};  // workers that have not finished the current job
+  std::atomic<uint64_t> generation{0};  // bumped per job to wake workers
+  std::atomic<uint64_t> state{kClosed};
+  uint64_t serial = 0;
   std::atomic<int> sleepers{0};
   std::atomic<bool> stop{false};
   std::mutex sleep_mutex;
   std::condition_variable wake;
+  std::atomic<bool> dispatcher_sleeping{false};
+  std::mutex done_mutex;
+  std::condition_variable done;  // the last worker out of a closed job wakes a sleeping dispatcher
 
   RangeFn fn = nullptr;
   void* ctx = nullptr;
@@ -55,6 +69,21 @@ struct Pool {
       if (begin >= n) return;
       int64_t end = begin + grain < n ? begin + grain : n;
       fn(ctx, begin, end);
+    }
+  }
+
+  // Joins the open job, if any, and works on it until its chunks run out.
+  void join() {
+    uint64_t s = state.load(std::memory_order_acquire);
+    do {
+      if (s & kClosed) return;
+    } while (!state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+    run_chunks();
+    // seq_cst on both sides of the flag handshake, so a wake-up cannot be lost
+    const uint64_t left = state.fetch_sub(1) - 1;
+    if ((left & kInside) == 0 && (left & kClosed) && dispatcher_sleeping.load()) {
+      { std::lock_guard<std::mutex> lock(done_mutex); }
+      done.notify_one();
     }
   }
 
@@ -76,8 +105,7 @@ struct Pool {
       }
       if (stop.load(std::memory_order_acquire)) return;
       seen = generation.load(std::memory_order_acquire);
-      run_chunks();
-      pending.fetch_sub(1, std::memory_order_acq_rel);
+      join();
     }
   }
 
@@ -108,17 +136,29 @@ struct Pool {
     n = count;
     grain = chunk;
     next.store(0, std::memory_order_relaxed);
-    pending.store(static_cast<int>(workers.size()), std::memory_order_relaxed);
-    generation.fetch_add(1);
+    serial++;
+    state.store(serial << kSerialShift, std::memory_order_release);
+    generation.fetch_add(1, std::memory_order_acq_rel);
     if (sleepers.load() > 0) {
       { std::lock_guard<std::mutex> lock(sleep_mutex); }
       wake.notify_all();
     }
     run_chunks();
+    // Wait for the workers inside to finish their chunks: briefly spinning,
+    // then asleep, so that a worker waiting for a core on a busy machine is
+    // not kept from it by this thread.
+    if ((state.fetch_or(kClosed, std::memory_order_acq_rel) & kInside) == 0) return;
+    const auto start = std::chrono::steady_clock::now();
     int spins = 0;
-    while (pending.load(std::memory_order_acquire) != 0) {
+    while ((state.load(std::memory_order_acquire) & kInside) != 0) {
       GVM_PAUSE();
-      if (++spins > 4096) std::this_thread::yield();
+      if (++spins % 256 == 0 && std::chrono::steady_clock::now() - start > kSpin) {
+        std::unique_lock<std::mutex> lock(done_mutex);
+        dispatcher_sleeping.store(true);
+        done.wait(lock, [&] { return (state.load() & kInside) == 0; });
+        dispatcher_sleeping.store(false);
+        return;
+      }
     }
   }
 };
