@@ -175,7 +175,7 @@ describe("gvm train on a Hugging Face checkpoint with a math dataset", () => {
     try {
       const runDir = join(tmp, "run-remote");
       const c = configFor(runDir, {
-        sampler: { kind: "remote", baseUrl: url, model: "qwen-tiny", maxNPerRequest: 8, logprobs: false },
+        sampler: { kind: "remote", baseUrl: url, model: "qwen-tiny", maxNPerRequest: 8, logprobs: false, reloadCommand: `printf '%s %s\\n' "$GVM_ITER" "$GVM_CHECKPOINT" >> '${join(tmp, "reloads.log")}'` },
         prompts: {
           source: "dataset",
           train: { file: trainFile, question: "problem", answer: "answer", id: "unique_id" },
@@ -195,6 +195,7 @@ describe("gvm train on a Hugging Face checkpoint with a math dataset", () => {
         [0, true, 0],
         [1, true, 1],
       ]);
+      expect(readFileSync(join(tmp, "reloads.log"), "utf8")).toBe(`0 ${join(runDir, "checkpoints", "iter-000000")}\n1 ${join(runDir, "checkpoints", "iter-000001")}\n`);
       const recs = records(runDir);
       const it = recs.find((x) => x.kind === "iteration") as unknown as IterationRecord;
       expect(it.time.scoring).toBeGreaterThan(0);
@@ -220,11 +221,15 @@ describe("gvm train on a Hugging Face checkpoint with a math dataset", () => {
     expect(() => parseTrainConfig({ prompts: { source: "dataset", test: { file: "x" } } })).toThrow(/prompts\.train\.file is required/);
     expect(() => parseTrainConfig({ prompts: { source: "dataset", train: { file: "x" }, test: { benchmark: "gsm8k", file: "y" } } })).toThrow(/prompts\.test\.benchmark "gsm8k" is not a benchmark; known: math500/);
     expect(() => parseTrainConfig({ sampler: { kind: "remote", model: "m" } })).toThrow(/sampler\.baseUrl is required/);
+    expect(() => parseTrainConfig({ sampler: { reloadCommand: "true" } })).toThrow(/sampler\.reloadCommand is only run when sampler\.kind is "remote"/);
     const missing = join(tmp, "nope.jsonl");
     await expect(train(configFor(join(tmp, "bad1"), { prompts: { source: "dataset", train: { file: missing }, test: { file: trainFile } } }), { log: quiet, progress: false })).rejects.toThrow(missing);
     await expect(train(configFor(join(tmp, "bad2"), { prompts: { source: "dataset", train: { file: trainFile, question: "question" }, test: { file: trainFile } } }), { log: quiet, progress: false })).rejects.toThrow(/math500-subset\.jsonl.*missing question field 'question'/);
     await expect(train(configFor(join(tmp, "bad3"), { policy: { kind: "hf", path: join(tmp, "no-model") } }), { log: quiet, progress: false })).rejects.toThrow(/no-model/);
     await expect(train(configFor(join(tmp, "bad4"), { rl: { promptsPerIter: 4, budget: 12, stage1: 2, maxNewTokens: 380 } }), { log: quiet, progress: false })).rejects.toThrow(/prompt of \d+ tokens \+ rl\.maxNewTokens 380 exceeds the model's 384 positions/);
+    await expect(train(configFor(join(tmp, "bad5"), { sampler: { kind: "remote", baseUrl: "http://127.0.0.1:9/v1", model: "m", reloadCommand: "echo no server here >&2; exit 3" } }), { log: quiet, progress: false })).rejects.toThrow(
+      /sampler\.reloadCommand "echo no server here >&2; exit 3" failed for .*iter-000000 \(exit status 3\): no server here/,
+    );
     // Input errors come before the run directory is made.
     expect(existsSync(join(tmp, "bad1"))).toBe(false);
   });

@@ -220,6 +220,12 @@ export const samplerSchema = z
     timeoutMs: int(1).default(600_000),
     /** Remote: ask the server for token log-probs (else they are computed in-process). */
     logprobs: z.boolean().default(true),
+    /**
+     * Remote: shell command run after each checkpoint is written, before it is evaluated
+     * (environment: GVM_CHECKPOINT = its directory, GVM_ITER), that makes the server serve it
+     * (e.g. restart vLLM on it and wait until it answers); the trainer waits for exit 0. null = the server is never reloaded.
+     */
+    reloadCommand: z.string().nullable().default(null),
   })
   .strict();
 
@@ -280,6 +286,7 @@ export function checkTrainConfig(c: TrainConfig, source: string): TrainConfig {
     if (c.prompts.test.benchmark !== null && !BENCHMARK_NAMES.includes(c.prompts.test.benchmark)) fail("prompts.test.benchmark", `${JSON.stringify(c.prompts.test.benchmark)} is not a benchmark; known: ${BENCHMARK_NAMES.join(", ")}`);
   }
   if (c.prompts.chat === "model" && c.policy.kind !== "hf") fail("prompts.chat", "\"model\" needs a Hugging Face policy (policy.kind: hf) with a chat template");
+  if (c.sampler.kind === "local" && c.sampler.reloadCommand !== null) fail("sampler.reloadCommand", "is only run when sampler.kind is \"remote\" (the in-process engine always samples the current policy)");
   if (c.sampler.kind === "remote") {
     if (c.sampler.baseUrl === null) fail("sampler.baseUrl", "is required when sampler.kind is \"remote\" (e.g. http://127.0.0.1:8000/v1)");
     if (c.sampler.model === null) fail("sampler.model", "is required when sampler.kind is \"remote\" (the model name the server serves)");

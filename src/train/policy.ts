@@ -7,6 +7,7 @@
  * transformers, vLLM or `gvm serve`). Samplers that talk to a server are
  * built here too, since they need the policy's tokenizer.
  */
+import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
 import {
   ByteTokenizer,
@@ -24,7 +25,7 @@ import {
 } from "../model/index.js";
 import type { TaskSuite } from "../tasks/index.js";
 import type { AdamWState } from "../tensor/index.js";
-import { ConfigError } from "../util/errors.js";
+import { ConfigError, GvmError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { TrainConfig } from "./config.js";
 import type { CheckpointRef } from "./rundir.js";
@@ -135,4 +136,26 @@ export function responseCacheFiles(runDir: string): { rollouts: string; evalAt: 
     rollouts: join(runDir, "responses.jsonl"),
     evalAt: (iter) => join(runDir, "eval-responses", `iter-${String(iter).padStart(6, "0")}.jsonl`),
   };
+}
+
+export class ReloadError extends GvmError {}
+
+/**
+ * Runs sampler.reloadCommand for a checkpoint (sh -c, GVM_CHECKPOINT and
+ * GVM_ITER set) and waits for it; a failure stops the run with the
+ * command, its exit status and the end of its stderr.
+ */
+export function runReloadCommand(command: string, dir: string, iter: number, log: Logger): Promise<void> {
+  const t0 = performance.now();
+  return new Promise((res, rej) => {
+    execFile("sh", ["-c", command], { env: { ...process.env, GVM_CHECKPOINT: resolve(dir), GVM_ITER: String(iter) }, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+      if (err) {
+        const status = typeof err.code === "number" ? `exit status ${err.code}` : (err.signal ?? err.message);
+        rej(new ReloadError(`sampler.reloadCommand ${JSON.stringify(command)} failed for ${dir} (${status})${stderr.trim() ? `: ${stderr.trim().slice(-500)}` : ""}`));
+        return;
+      }
+      log.info(`sampler.reloadCommand: server reloaded with ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      res();
+    });
+  });
 }

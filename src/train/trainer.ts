@@ -20,7 +20,7 @@ import { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import type { TrainConfig } from "./config.js";
 import { runIteration } from "./iteration.js";
-import { openPolicy, openSampler, policyFiles, responseCacheFiles } from "./policy.js";
+import { openPolicy, openSampler, policyFiles, responseCacheFiles, runReloadCommand } from "./policy.js";
 import { checkPromptLengths, datasetPromptSource, type PromptSource, suitePromptSource, type TrainPrompt } from "./prompts.js";
 import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
 import { type CheckpointRef, RunDir } from "./rundir.js";
@@ -122,6 +122,11 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     if (!st) throw new TrainError(`${resume.dir}: checkpoint has no optimizer.safetensors`);
     opt.loadState(st);
   }
+  const reload = c.sampler.reloadCommand;
+  const onCheckpoint = async (dir: string, iter: number): Promise<void> => {
+    if (c.sampler.kind === "remote" && reload !== null) await runReloadCommand(reload, dir, iter, log);
+    await o.onCheckpoint?.(dir, iter);
+  };
   const caches = responseCacheFiles(c.runDir);
   const sampler = openSampler(c, policy, caches.rollouts, log);
   const online = new Map(state.online);
@@ -155,7 +160,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     await evaluate();
     run.markLatest(ckpt);
   } else {
-    await o.onCheckpoint?.(resume.dir, resume.iter);
+    await onCheckpoint(resume.dir, resume.iter);
   }
 
   /**
@@ -167,7 +172,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   async function saveIteration(): Promise<CheckpointRef> {
     state.online = [...online];
     const ref = run.writeCheckpoint(state.iter, (dir) => policy.save(dir, opt.state(), { "trainer.json": `${JSON.stringify(state)}\n` }));
-    await o.onCheckpoint?.(ref.dir, ref.iter);
+    await onCheckpoint(ref.dir, ref.iter);
     return ref;
   }
 
