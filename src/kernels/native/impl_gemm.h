@@ -385,13 +385,13 @@ constexpr int64_t kSharedMaxFloats = int64_t{1} << 21;
 // Floats of shared operand the calling thread packs alone.
 constexpr int64_t kSharedSerialFloats = int64_t{1} << 15;
 
-// Block size along a side of `len` elements: about 4 blocks per thread, between
-// lo and hi, a multiple of `unit`; never fewer blocks than threads when the side allows.
-static int64_t block_size(int64_t len, int threads, int64_t unit, int64_t lo, int64_t hi) {
-  int64_t b = ceil_div(ceil_div(len, 4 * threads), unit) * unit;
-  b = imax(lo, imin(hi, b));
-  if (ceil_div(len, b) < threads) b = ceil_div(ceil_div(len, threads), unit) * unit;
-  return b;
+// Block size along a side of `len` elements, a multiple of `unit`: about 8
+// equal blocks per thread (so the last blocks taken leave little imbalance),
+// each at least minUnits and at most maxUnits panels.
+static int64_t block_size(int64_t len, int threads, int64_t unit, int64_t minUnits, int64_t maxUnits) {
+  const int64_t panels = ceil_div(len, unit);
+  const int64_t blocks = imax(8 * threads, ceil_div(panels, maxUnits));
+  return imax(minUnits, imin(maxUnits, ceil_div(panels, blocks))) * unit;
 }
 
 // One pass of the shared-operand GEMM over all of g (a slab of the caller's product).
@@ -416,7 +416,7 @@ static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, flo
   const int threads = pool_threads();
   const bool splitM = g.N <= g.M;
   const int64_t len = splitM ? g.M : g.N;
-  const int64_t block = splitM ? block_size(len, threads, MR, 8 * MR, MC) : block_size(len, threads, NR, 4 * NR, 16 * NR);
+  const int64_t block = splitM ? block_size(len, threads, MR, 2, MC / MR) : block_size(len, threads, NR, 2, 16);
   if (threads <= 1 || g.M * g.N * g.K < kGemmParallelMin || g.K <= 0 || g.alpha == 0.0f || ceil_div(len, block) < 2) {
     gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, A, g.lda, B, g.ldb, g.beta, C, g.ldc);
     return;
