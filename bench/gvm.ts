@@ -94,7 +94,7 @@ for (const regime of regimes) {
       const ci = finals.length >= 2 ? tInterval(finals) : [Number.NaN, Number.NaN];
       line.final_accuracy = { mean: round(finals.reduce((a, b) => a + b, 0) / finals.length), ci95: [round(ci[0] as number), round(ci[1] as number)], per_seed: finals.map((x) => round(x)) };
       const its = list.flatMap((r) => r.iterations);
-      const wall = its.reduce((a, r) => a + r.time.sampling + r.time.gradNorms + r.time.update, 0);
+      const wall = its.reduce((a, r) => a + r.time.sampling + (r.time.scoring ?? 0) + r.time.gradNorms + r.time.update, 0);
       const gradTime = its.reduce((a, r) => a + r.time.gradNorms, 0);
       const budget = experimentConfig({ method, strategy, regime, seed: 0, out: values.out, overrides }).rl.budget;
       const extra = its.reduce((a, r) => a + Math.max(0, r.stage1Samples + r.stage2Samples - budget), 0);

@@ -63,6 +63,7 @@ const FIX = "run `npm run build:native` (needs a C++ compiler, make and python3;
 export const defaultAddonPath = resolve(packageRoot, "build", "Release", "gvm_kernels.node");
 
 const addons = new Map<string, Loaded>();
+/** Native backends by addon path and SIMD level ("<path>|<simd>"): two builds never share one. */
 const backends = new Map<string, Kernels>();
 
 function loadAddon(path: string): Loaded {
@@ -109,8 +110,9 @@ function simdFromEnv(): SimdLevel | undefined {
   throw new ConfigError(`GVM_SIMD must be "avx512", "avx2" or "scalar", got ${JSON.stringify(v)}`);
 }
 
-function nativeBackend(addon: NativeAddon, simd: SimdLevel): Kernels {
-  let k = backends.get(simd);
+function nativeBackend(addon: NativeAddon, path: string, simd: SimdLevel): Kernels {
+  const key = `${path}|${simd}`;
+  let k = backends.get(key);
   if (k) return k;
   const fns = addon.kernels(simd);
   const info: KernelInfo = {
@@ -122,7 +124,7 @@ function nativeBackend(addon: NativeAddon, simd: SimdLevel): Kernels {
     },
   };
   k = { ...fns, info };
-  backends.set(simd, k);
+  backends.set(key, k);
   return k;
 }
 
@@ -135,7 +137,8 @@ export function loadKernels(options: LoadKernelsOptions = {}): Kernels {
   if (backend === "reference") return referenceKernels;
   const threads = options.threads ?? threadsFromEnv();
   if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`loadKernels: threads must be a positive integer, got ${threads}`);
-  const loaded = loadAddon(options.addonPath ?? defaultAddonPath);
+  const addonPath = options.addonPath ?? defaultAddonPath;
+  const loaded = loadAddon(addonPath);
   if (!loaded.ok) {
     if (backend === "native") throw new KernelLoadError(`native kernels requested but unavailable: ${loaded.reason}. To fix, ${FIX}.`);
     (options.logger ?? defaultLogger()).warnOnce(
@@ -148,7 +151,7 @@ export function loadKernels(options: LoadKernelsOptions = {}): Kernels {
   const simd = options.simd ?? simdFromEnv() ?? addon.info().best;
   let kernels: Kernels;
   try {
-    kernels = nativeBackend(addon, simd);
+    kernels = nativeBackend(addon, addonPath, simd);
   } catch (err) {
     throw new KernelLoadError(`native kernels: ${err instanceof Error ? err.message : String(err)}`);
   }
