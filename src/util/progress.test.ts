@@ -23,7 +23,7 @@ describe("ProgressBar", () => {
   it("rate-limits plain output off a TTY and always draws the end", () => {
     let t = 0;
     const { stream, chunks } = capture(false);
-    const bar = new ProgressBar("x", 10, { stream, now: () => t, plainIntervalMs: 1000 });
+    const bar = new ProgressBar("x", 10, { stream, now: () => t, plainIntervalMs: 1000, silent: false });
     for (let i = 0; i < 9; i++) {
       t += 10;
       bar.tick();
