@@ -184,7 +184,7 @@ const HELP = [
   "Examples:",
   "  gvm eval --model runs/a/checkpoints/iter-000040 --benchmarks ../shared/data/benchmarks --k 8",
   "  gvm eval --model ckpt --benchmarks data/bench --only math500,aime24 --k 4 --max-tokens 1024",
-  "  gvm eval --model ckpt --suite --k 4 --temperature 1",
+  "  gvm eval --model ckpt --suite --k 4 --temperature 1 --max-tokens 64",
   "  gvm eval --model ckpt --data test.parquet --question-field prompt --answer-field reward_model.ground_truth",
   "  gvm eval --config eval.yaml --set sampling.k=16",
 ].join("\n");
