@@ -5,14 +5,18 @@
  * regimes, on the experiment preset (src/train/presets.ts). Runs live in
  * DIR and are resumable: an interrupted benchmark continues where it stopped.
  *
- * The target accuracy of a (regime, learner) pair is fixed by rule before
- * any comparison: the median over seeds of the uniform run's final test
- * accuracy (the paper's "reach the baseline's final accuracy"). For each
- * strategy it prints update steps, generated responses and wall-clock to the
- * target (median over seeds, min-max spread, ratio to uniform), the final
- * accuracy with a 95% interval over seeds, and the overhead share: time in
- * gradient-norm passes plus responses generated beyond the budget, against
- * the iteration wall-clock. Evaluations use common random numbers.
+ * Seeds are paired: a seed fixes the warm start, the prompt order and the
+ * evaluation's random numbers (common random numbers) for every strategy.
+ * The target of a (regime, learner, seed) is fixed by rule before any
+ * comparison: that seed's uniform run's final test accuracy (the paper's
+ * "reach the baseline's final accuracy"); seeds where uniform ended no
+ * higher than it started have nothing to reach and are left out of the
+ * ratios (and counted). For each strategy it prints update steps, generated
+ * responses and wall-clock to the target (median over seeds, and the ratio
+ * uniform / strategy per seed: median, min, max), the final accuracy and its
+ * paired difference to uniform with a 95% t-interval over seeds, the
+ * overhead share (time in gradient-norm passes, responses beyond the
+ * budget) of the iteration wall-clock, and allocation diagnostics.
  *
  * One JSON object per line per (regime, method, strategy), then a table.
  */
@@ -74,25 +78,50 @@ for (const regime of regimes) {
       }
       runs.set(strategy, list);
     }
+    // Seeds are paired: a seed fixes the warm start, the prompt order and the
+    // evaluation's random numbers for every strategy, so each seed has its
+    // own target (its uniform run's final accuracy) and its own ratio.
     const uniform = runs.get("uniform") as RunData[];
-    const target = median(uniform.map((r) => r.evals[r.evals.length - 1]?.accuracy ?? Number.NaN));
-    const cost = (r: RunData, axis: "step" | "samples" | "wallclock") => costToTarget(r.evals, target, axis);
-    const base = {
-      step: median(uniform.map((r) => cost(r, "step") ?? Number.NaN)),
-      samples: median(uniform.map((r) => cost(r, "samples") ?? Number.NaN)),
-      wallclock: median(uniform.map((r) => cost(r, "wallclock") ?? Number.NaN)),
-    };
+    const final = (r: RunData) => r.evals[r.evals.length - 1]?.accuracy ?? Number.NaN;
+    const initial = (r: RunData) => r.evals[0]?.accuracy ?? Number.NaN;
+    const targets = uniform.map(final);
+    // A seed whose uniform run ended no higher than it started has no
+    // improvement to reach: every strategy "reaches" it at step 0.
+    const informative = uniform.map((r) => final(r) > initial(r));
     for (const [strategy, list] of runs) {
-      const line: Record<string, unknown> = { regime, method, strategy, seeds: list.length, target: round(target) };
+      const line: Record<string, unknown> = {
+        regime,
+        method,
+        strategy,
+        seeds: list.length,
+        targets: targets.map((t) => round(t)),
+        seeds_where_uniform_improved: `${informative.filter(Boolean).length}/${list.length}`,
+      };
       for (const axis of ["step", "samples", "wallclock"] as const) {
-        const xs = list.map((r) => cost(r, axis));
-        const reached = xs.filter((x): x is number => x !== null);
-        const med = reached.length * 2 > xs.length ? median(reached) : null;
-        line[`${axis}_to_target`] = { median: round(med, 1), min: round(reached.length ? Math.min(...reached) : null, 1), max: round(reached.length ? Math.max(...reached) : null, 1), reached: `${reached.length}/${xs.length}`, uniform_over_this: med ? round(base[axis] / med, 2) : null };
+        const costs: (number | null)[] = [];
+        const ratios: number[] = [];
+        list.forEach((r, i) => {
+          if (!informative[i]) return;
+          const mine = costToTarget(r.evals, targets[i] as number, axis);
+          const base = costToTarget((uniform[i] as RunData).evals, targets[i] as number, axis);
+          costs.push(mine);
+          if (mine !== null && mine > 0 && base !== null) ratios.push(base / mine);
+        });
+        const reached = costs.filter((x): x is number => x !== null);
+        line[`${axis}_to_target`] = {
+          median: reached.length * 2 > costs.length ? round(median(reached), 1) : null,
+          reached: `${reached.length}/${costs.length}`,
+          uniform_over_this: { median: ratios.length ? round(median(ratios), 2) : null, min: ratios.length ? round(Math.min(...ratios), 2) : null, max: ratios.length ? round(Math.max(...ratios), 2) : null },
+        };
       }
-      const finals = list.map((r) => r.evals[r.evals.length - 1]?.accuracy ?? Number.NaN);
-      const ci = finals.length >= 2 ? tInterval(finals) : [Number.NaN, Number.NaN];
-      line.final_accuracy = { mean: round(finals.reduce((a, b) => a + b, 0) / finals.length), ci95: [round(ci[0] as number), round(ci[1] as number)], per_seed: finals.map((x) => round(x)) };
+      const finals = list.map(final);
+      const diffs = finals.map((f, i) => f - final(uniform[i] as RunData));
+      const ci = diffs.length >= 2 ? tInterval(diffs) : [Number.NaN, Number.NaN];
+      line.final_accuracy = {
+        mean: round(finals.reduce((a, b) => a + b, 0) / finals.length),
+        per_seed: finals.map((x) => round(x)),
+        minus_uniform: { mean: round(diffs.reduce((a, b) => a + b, 0) / diffs.length), ci95: [round(ci[0] as number), round(ci[1] as number)] },
+      };
       const its = list.flatMap((r) => r.iterations);
       const wall = its.reduce((a, r) => a + r.time.sampling + (r.time.scoring ?? 0) + r.time.gradNorms + r.time.update, 0);
       const gradTime = its.reduce((a, r) => a + r.time.gradNorms, 0);
@@ -102,10 +131,10 @@ for (const regime of regimes) {
       line.overhead = { gradnorm_time_share: round(gradTime / Math.max(wall, 1e-9)), extra_responses_share: round(extra / Math.max(generated, 1)) };
       line.allocation = allocationDiagnostics(its);
       process.stdout.write(`${JSON.stringify(line)}\n`);
-      const s = line.samples_to_target as { median: number | null; uniform_over_this: number | null };
-      const st = line.step_to_target as { median: number | null; uniform_over_this: number | null };
+      const ratio = (axis: string) => (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null } }).uniform_over_this.median;
+      const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
       table.push(
-        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} final ${String((line.final_accuracy as { mean: number }).mean).padEnd(6)} responses-to-${round(target)} ${String(s.median ?? "never").padStart(8)} (x${s.uniform_over_this ?? "-"})  steps ${String(st.median ?? "never").padStart(5)} (x${st.uniform_over_this ?? "-"})  gradnorm ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}`,
+        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}`,
       );
     }
   }

@@ -13,8 +13,8 @@ import { train } from "../train/trainer.js";
 import { defaultLogger } from "../util/log.js";
 import { type Command, parseOptions } from "./command.js";
 
-/** The GVM strategy the demo compares with uniform. */
-export const DEMO_DEFAULT_STRATEGY = "gvm";
+/** The GVM strategy the demo compares with uniform: the training default (see docs/training.md for why). */
+export const DEMO_DEFAULT_STRATEGY = "gvm-ponly";
 
 function fmt(x: number | null, digits = 3): string {
   return x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);

@@ -73,8 +73,13 @@ export const rlSchema = z
   .object({
     /** Learner: raft (vanilla loss on accepted), raftpp (clipped ratio), grpo (group advantages + clipped ratio). */
     method: z.enum(["raft", "raftpp", "grpo"]).default("raftpp"),
-    /** Allocation strategy from the gvm registry. */
-    strategy: z.string().default("gvm"),
+    /**
+     * Allocation strategy from the gvm registry. Default gvm-ponly: in
+     * `npm run bench:gvm` (docs/training.md) no strategy beat uniform beyond
+     * noise; gvm-ponly tied it without the gradient-norm pass, while gvm
+     * fell below it once (paper-like GRPO).
+     */
+    strategy: z.string().default("gvm-ponly"),
     /** Options passed to the strategy (validated by it). */
     strategyOptions: z.record(z.string(), z.unknown()).default({}),
     /** Prompts per iteration (m). */
