@@ -85,6 +85,15 @@ export const demoCommand: Command = {
       return u !== null && g !== null && g > 0 ? (u / g).toFixed(2) : "-";
     };
     lines.push("", `${labels[1]} vs uniform to reach the target: ${ratio("samples")}x fewer responses, ${ratio("wallclock")}x less wall-clock, ${ratio("step")}x fewer update steps (>1 = ${labels[1]} cheaper).`);
+    const [ua, ga] = [summaries[0], summaries[1]];
+    if (ua && ga) {
+      const overlap = ua.finalCi[0] <= ga.finalCi[1] && ga.finalCi[0] <= ua.finalCi[1];
+      lines.push(
+        overlap
+          ? "The final accuracies' 95% intervals overlap: on this run the two are tied within evaluation noise, and the ratios above are noise too. Multi-seed figures: docs/training.md (npm run bench:gvm)."
+          : `The final accuracies differ beyond their 95% intervals (${fmt(ga.finalAccuracy - ua.finalAccuracy)}). One seed; multi-seed figures: docs/training.md (npm run bench:gvm).`,
+      );
+    }
     io.stdout.write(`${lines.join("\n")}\n`);
     return 0;
   },

@@ -26,7 +26,7 @@ export const EXPERIMENT_PRESET = {
   model: { hiddenSize: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 344, maxPositions: 160 },
   suite: { seed: 1, demoSize: 2000, trainSize: 1000, testSize: 300, maxValue: 20 },
   warmStart: { steps: 600, batchSize: 32, lr: 3e-3 },
-  rl: { promptsPerIter: 64, budget: 512, stage1: 2, budgetMode: "inclusive", stepsPerIter: 4, iterations: 10, maxNewTokens: 64, lr: 3e-5 },
+  rl: { promptsPerIter: 64, budget: 512, stage1: 2, budgetMode: "inclusive", stepsPerIter: 4, iterations: 16, maxNewTokens: 64, lr: 3e-5 },
   eval: { every: 2, k: 2, temperature: 1 },
 } as const;
 
