@@ -84,7 +84,8 @@ export const demoCommand: Command = {
       const g = costToTarget(gvm as EvalRecord[], target, axis);
       return u !== null && g !== null && g > 0 ? (u / g).toFixed(2) : "-";
     };
-    lines.push("", `${labels[1]} vs uniform to reach the target: ${ratio("samples")}x fewer responses, ${ratio("wallclock")}x less wall-clock, ${ratio("step")}x fewer update steps (>1 = ${labels[1]} cheaper).`);
+    if (ratio("samples") === "-") lines.push("", `${labels[1]} did not reach the target within the budget.`);
+    else lines.push("", `${labels[1]} vs uniform to reach the target: ${ratio("samples")}x fewer responses, ${ratio("wallclock")}x less wall-clock, ${ratio("step")}x fewer update steps (>1 = ${labels[1]} cheaper).`);
     const [ua, ga] = [summaries[0], summaries[1]];
     if (ua && ga) {
       const overlap = ua.finalCi[0] <= ga.finalCi[1] && ga.finalCi[0] <= ua.finalCi[1];
