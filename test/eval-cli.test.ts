@@ -106,7 +106,7 @@ describe("gvm eval: usage errors exit 2, runtime failures exit 1", () => {
     expect(r.err).toMatch(/nope\/config\.json: cannot read/);
   });
 
-  it("runs the paper's benchmarks end to end and prints the paper's table", async () => {
+  it.skipIf(!existsSync(BENCH_DIR))("runs the paper's benchmarks end to end and prints the paper's table", async () => {
     const r = await gvm("eval", "--model", modelDir, "--benchmarks", BENCH_DIR, "--limit", "2", "--max-tokens", "8", "--out", join(tmp, "bench"), "--quiet");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\| Model \(avg@1, %\) \| MATH500 \| Minerva Math \| OlympiadBench \| AIME24 \| AMC23 \| Avg \(5\) \| Avg \(3\) \|/);
