@@ -76,8 +76,7 @@ export const rlSchema = z
     /**
      * Allocation strategy from the gvm registry. Default gvm-ponly: in
      * `npm run bench:gvm` (docs/training.md) no strategy beat uniform beyond
-     * noise; gvm-ponly tied it without the gradient-norm pass, while gvm
-     * fell below it once (paper-like GRPO).
+     * noise; gvm-ponly tied it like gvm, without the gradient-norm pass.
      */
     strategy: z.string().default("gvm-ponly"),
     /** Options passed to the strategy (validated by it). */
