@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.js";
+import { gvm } from "./cli-helpers.js";
 import type { ProblemRecord } from "../src/eval/index.js";
 import { ByteTokenizer, LlamaModel, parseModelConfig, saveCheckpoint } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
@@ -16,23 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), "gvm-eval-cli-"));
 const modelDir = join(tmp, "runs", "tiny", "checkpoints", "iter-000003");
 const dataFile = join(tmp, "toy.jsonl");
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = "";
-  return w;
-}
 
-async function gvm(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 beforeAll(() => {
   const tok = new ByteTokenizer();

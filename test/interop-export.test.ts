@@ -8,10 +8,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.js";
+import { gvm } from "./cli-helpers.js";
 import { VERL_INSTRUCTION } from "../src/cli/export.js";
 import { readVerlParquet } from "../src/data/index.js";
 import { PAPER_SYSTEM_PROMPT } from "../src/eval/index.js";
@@ -21,23 +20,7 @@ import { llamaConfig, qwen2Config, randomModel, writeHfDir } from "./interop-hel
 const tmp = mkdtempSync(join(tmpdir(), "gvm-export-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = "";
-  return w;
-}
 
-async function gvm(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 const PROMPTS = [
   { uid: "a", problem: "What is 2+3?", answer: "5" },

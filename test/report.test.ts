@@ -1,9 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.js";
+import { gvm } from "./cli-helpers.js";
 import { readInputs, readRun, writeReport } from "../src/report/index.js";
 import { parseTrainConfig } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
@@ -19,22 +18,6 @@ const runs = [
   { dir: join(root, "uniform-s1"), strategy: "uniform", seed: 1 },
 ];
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = "";
-  return w;
-}
-async function gvm(...argv: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 beforeAll(async () => {
   for (const r of runs) {
