@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BENCHMARKS, loadBenchmark } from "../src/eval/index.js";
 import { clearGoldCache, goldCandidates, verify, VerifierPool, type VerifyOptions } from "../src/verify/index.js";
 import { median } from "./stats.js";
 
@@ -36,26 +37,10 @@ function readJsonl<T>(path: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-function lastBoxed(s: string): string {
-  const i = s.lastIndexOf("\\boxed");
-  if (i < 0) return s;
-  const open = s.indexOf("{", i);
-  let depth = 0;
-  for (let j = open; j < s.length; j++) {
-    if (s[j] === "{") depth++;
-    else if (s[j] === "}" && --depth === 0) return s.slice(open + 1, j);
-  }
-  return s.slice(open + 1);
-}
-
-function benchmarkGolds(): string[] {
-  const dir = join(data, "benchmarks");
+/** Every gold of the five benchmarks, by the eval layer's gold rules (Minerva: the last box of the solution). */
+async function benchmarkGolds(): Promise<string[]> {
   const golds: string[] = [];
-  for (const r of readJsonl<{ answer: string }>(join(dir, "math500.jsonl"))) golds.push(r.answer);
-  for (const r of readJsonl<{ answer: string | number }>(join(dir, "aime24.jsonl"))) golds.push(String(r.answer));
-  for (const r of readJsonl<{ answer: number }>(join(dir, "amc23.jsonl"))) golds.push(String(r.answer));
-  for (const r of readJsonl<{ answer: string[] }>(join(dir, "olympiad_bench.jsonl"))) golds.push(String(r.answer[0]));
-  for (const r of readJsonl<{ answer: string }>(join(dir, "minerva_math.jsonl"))) golds.push(lastBoxed(r.answer));
+  for (const b of BENCHMARKS) golds.push(...(await loadBenchmark(b.name, join(data, "benchmarks"))).problems.map((p) => p.gold));
   return golds;
 }
 
@@ -154,7 +139,7 @@ async function main(): Promise<void> {
   const pub = timeAll(publicPairs, 5, true);
   report("public-320", publicPairs.length, pub, "Math-Verify ~60-120 checks/s", 120, { agreeing: cases.filter((c, i) => verify(c.gold, c.pred, publicPairs[i]?.options).correct === c.expected).length });
 
-  const golds = benchmarkGolds();
+  const golds = await benchmarkGolds();
   const boxed = typicalResponses(golds);
   timeAll(boxed, 1, true); // warm-up (JIT)
   const single = timeAll(boxed, 3, true);

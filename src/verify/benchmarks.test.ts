@@ -15,18 +15,6 @@ import { verify } from "./verify.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "data", "benchmarks");
 
-function lastBoxed(s: string): string {
-  const i = s.lastIndexOf("\\boxed");
-  if (i < 0) return s;
-  const open = s.indexOf("{", i);
-  let depth = 0;
-  for (let j = open; j < s.length; j++) {
-    if (s[j] === "{") depth++;
-    else if (s[j] === "}" && --depth === 0) return s.slice(open + 1, j);
-  }
-  return s.slice(open + 1);
-}
-
 const BENCHMARKS: ReadonlyArray<[string, (r: Record<string, unknown>) => string]> = [
   ["math500.jsonl", (r) => String(r.answer)],
   ["aime24.jsonl", (r) => String(r.answer)],
