@@ -6,6 +6,7 @@
  * bounds on top. Out-of-range inputs (overflowing exponents, huge trig
  * arguments) give undefined rather than a wrong number.
  */
+import { NumericDomainError } from "./errors.js";
 import { bigBitLength, type Rational } from "./rational.js";
 import { checkDeadline } from "./deadline.js";
 
@@ -111,7 +112,7 @@ export function bfMul(a: BigFloat, b: BigFloat, p: number): BigFloat {
 }
 
 export function bfDiv(a: BigFloat, b: BigFloat, p: number): BigFloat {
-  if (b.m === 0n) throw new RangeError("division by zero");
+  if (b.m === 0n) throw new NumericDomainError("bfDiv: division by zero");
   if (a.m === 0n) return BF_ZERO;
   const k = Math.max(0, p + bigBitLength(b.m) - bigBitLength(a.m) + 2);
   return bfNormalize((a.m << BigInt(k)) / b.m, a.e - b.e - k, p);
@@ -134,7 +135,7 @@ function isqrt(x: bigint): bigint {
 }
 
 export function bfSqrt(a: BigFloat, p: number): BigFloat {
-  if (a.m < 0n) throw new RangeError("square root of a negative number");
+  if (a.m < 0n) throw new NumericDomainError(`bfSqrt: square root of a negative number (${bfToNumber(a)})`);
   if (a.m === 0n) return BF_ZERO;
   let k = 2 * p + 4 - bigBitLength(a.m);
   if ((a.e - k) % 2 !== 0) k += 1;
@@ -244,7 +245,7 @@ export function bfExp(a: BigFloat, p: number): BigFloat | undefined {
 
 /** Natural log of a positive number. */
 export function bfLn(a: BigFloat, p: number): BigFloat {
-  if (a.m <= 0n) throw new RangeError("logarithm of a non-positive number");
+  if (a.m <= 0n) throw new NumericDomainError(`bfLn: logarithm of a non-positive number (${bfToNumber(a)})`);
   const bl = bigBitLength(a.m);
   // a = y * 2^j with y in [0.75, 1.5)
   let j = bl + a.e;

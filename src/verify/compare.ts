@@ -19,6 +19,7 @@ import { isRealSet, membershipAgrees, sameMembership } from "./realsets.js";
 import { approxValue, scalarEqual, type ScalarOptions, type ScalarRule } from "./scalar.js";
 import { ratInt } from "./rational.js";
 import { checkDeadline } from "./deadline.js";
+import { ExactTooLarge } from "./errors.js";
 
 export interface CompareOptions extends ScalarOptions {
   /** Allow a set-valued gold to match a relation in the response ("x \in [a,b]" vs "a <= x <= b"). */
@@ -30,7 +31,7 @@ export type CompareRule = ScalarRule | "relation" | "set" | "tuple" | "interval"
 export interface Comparison {
   readonly equal: boolean;
   /** The rule that decided equality, or why it failed. */
-  readonly rule: CompareRule | "mismatch" | "undecided";
+  readonly rule: CompareRule | "mismatch" | "undecided" | "too-large";
 }
 
 const MAX_ITEMS = 200;
@@ -38,15 +39,21 @@ const MAX_ITEMS = 200;
 export class Comparer {
   private rule: CompareRule | undefined;
   private undecided = false;
+  /** Some part could not be compared for its size: "too-large" says so rather than "mismatch". */
+  private tooLarge = false;
 
   constructor(private readonly opts: CompareOptions) {}
 
   compare(goldAnswer: Node, predAnswer: Node): Comparison {
-    const g = meaning(goldAnswer);
-    const p = meaning(predAnswer);
-    const equal = this.top(g, p);
+    let equal: boolean;
+    try {
+      equal = this.top(meaning(goldAnswer), meaning(predAnswer));
+    } catch (err) {
+      if (!(err instanceof ExactTooLarge)) throw err;
+      return { equal: false, rule: "too-large" };
+    }
     if (equal) return { equal, rule: this.rule ?? "identical" };
-    return { equal, rule: this.undecided ? "undecided" : "mismatch" };
+    return { equal, rule: this.tooLarge ? "too-large" : this.undecided ? "undecided" : "mismatch" };
   }
 
   private top(gm: Meaning, pm: Meaning): boolean {
@@ -94,6 +101,7 @@ export class Comparer {
   private scalar(g: Node, p: Node): boolean {
     const r = scalarEqual(g, p, this.opts);
     if (r.rule === "undecided") this.undecided = true;
+    if (r.rule === "too-large") this.tooLarge = true;
     return r.equal && this.note(r.rule as ScalarRule);
   }
 
@@ -161,7 +169,10 @@ export class Comparer {
     }
     const gItems = itemsOf(g);
     const pItems = itemsOf(p);
-    if (gItems.length > MAX_ITEMS || pItems.length > MAX_ITEMS) return false;
+    if (gItems.length > MAX_ITEMS || pItems.length > MAX_ITEMS) {
+      this.tooLarge = true;
+      return false;
+    }
     const gOrdered = g.k === "tuple";
     const pOrdered = p.k === "tuple";
     if (gOrdered && pOrdered) return gItems.length === pItems.length && gItems.every((x, i) => this.eq(x, pItems[i] as Node)) && this.note("tuple");

@@ -4,8 +4,11 @@
  * evalExact: exact Gaussian rationals (BigInt). Handles +, -, *, /, integer
  * powers, roots of perfect powers, factorials, binomials, floor/ceil/abs,
  * percent, numerals in other bases, finite sums. Returns undefined as soon as
- * something irrational appears (pi, sqrt 2, sin 1). Guarded: any result
- * beyond MAX_EXACT_BITS bits is handed to the numeric tier instead.
+ * something irrational appears (pi, sqrt 2, sin 1). Guarded: a result beyond
+ * MAX_EXACT_BITS bits, a factorial or binomial beyond MAX_FACTORIAL or a sum
+ * of more than MAX_SUM_TERMS terms throws ExactTooLarge, so that the caller
+ * knows the value exists but was not computed (the numeric tier may then
+ * prove inequality, never equality).
  *
  * evalNum: arbitrary precision complex numbers with error bounds (numeric.ts)
  * for everything else. Undefined mathematics (log 0, 1/0, overflow) throws
@@ -55,6 +58,7 @@ import {
   cmul,
   cneg,
   cpowInt,
+  cpowUnit,
   csub,
   exactRoot,
   floor,
@@ -69,6 +73,7 @@ import {
   type Rational,
 } from "./rational.js";
 import { bfFromNumber, bfSign, bfToNumber } from "./bigfloat.js";
+import { ExactTooLarge } from "./errors.js";
 
 /** The expression cannot be evaluated at all (a free symbol, a set, an unsupported construct). */
 export class Unevaluable extends Error {
@@ -78,10 +83,20 @@ export class Unevaluable extends Error {
   }
 }
 
-/** Exact results larger than this many bits move to the numeric tier. */
+/** Exact results larger than this many bits are refused (ExactTooLarge). */
 export const MAX_EXACT_BITS = 1 << 16;
 const MAX_FACTORIAL = 3000;
 const MAX_SUM_TERMS = 2000;
+
+/** A count for a message, not printed in full when huge. */
+const shown = (k: bigint): string => (k > 10n ** 12n ? "more than 10^12" : String(k));
+
+/** Throws ExactTooLarge when x has grown past the exact bound; `op` names the operation for the message. */
+function bounded(x: Exact, op: string): Exact {
+  const bits = cBitSize(x);
+  if (bits > MAX_EXACT_BITS) throw new ExactTooLarge(`${op}: exact result of ${bits} bits, more than ${MAX_EXACT_BITS}`);
+  return x;
+}
 
 export type Env = ReadonlyMap<string, Rational>;
 
@@ -115,17 +130,23 @@ export function evalExact(n: Node, env: Env = EMPTY): Exact | undefined {
       for (const a of n.args) {
         const v = evalExact(a, env);
         if (!v) return undefined;
-        acc = cadd(acc, v);
+        // fractions with unlike denominators multiply them: a long sum can outgrow its terms
+        acc = bounded(cadd(acc, v), "sum");
       }
       return acc;
     }
     case "mul": {
       let acc: Exact = { re: ONE };
-      for (const a of n.args) {
-        const v = evalExact(a, env);
-        if (!v) return undefined;
-        acc = cmul(acc, v);
-        if (cBitSize(acc) > MAX_EXACT_BITS) return undefined;
+      try {
+        for (const a of n.args) {
+          const v = evalExact(a, env);
+          if (!v) return undefined;
+          acc = bounded(cmul(acc, v), "product");
+        }
+      } catch (err) {
+        // a literal zero factor makes the product exactly zero however large the others ("0 \cdot 10^{100000}")
+        if (err instanceof ExactTooLarge && n.args.some((a) => a.k === "num" && a.q.n === 0n)) return { re: ZERO };
+        throw err;
       }
       return acc;
     }
@@ -134,7 +155,8 @@ export function evalExact(n: Node, env: Env = EMPTY): Exact | undefined {
       const b = evalExact(n.den, env);
       if (!a || !b) return undefined;
       if (b.re.n === 0n && (b.im === undefined || b.im.n === 0n)) throw new NumericDomainError("division by zero");
-      return cdiv(a, b);
+      // a quotient cross-multiplies: its parts can be as large as both operands together
+      return bounded(cdiv(a, b), "quotient");
     }
     case "neg": {
       const a = evalExact(n.arg, env);
@@ -179,8 +201,11 @@ function exactPow(baseNode: Node, expNode: Node, env: Env): Exact | undefined {
     return { re: ZERO };
   }
   if (q.d === 1n) {
+    const unit = cpowUnit(b, q.n);
+    if (unit) return unit;
     const k = q.n < 0n ? -q.n : q.n;
-    if (k > BigInt(MAX_EXACT_BITS) || Number(k) * Math.max(1, cBitSize(b)) > MAX_EXACT_BITS) return undefined;
+    const tooLarge = k > BigInt(MAX_EXACT_BITS) || Number(k) * Math.max(1, cBitSize(b)) > MAX_EXACT_BITS;
+    if (tooLarge) throw new ExactTooLarge(`power: exponent ${shown(k)} on a base of ${cBitSize(b)} bits passes ${MAX_EXACT_BITS} bits`);
     return cpowInt(b, q.n);
   }
   // rational exponent p/q: exact only for perfect powers of real numbers
@@ -188,7 +213,7 @@ function exactPow(baseNode: Node, expNode: Node, env: Env): Exact | undefined {
   const root = exactRoot(b.re, Number(q.d));
   if (!root) return undefined;
   const k = q.n < 0n ? -q.n : q.n;
-  if (Number(k) * Math.max(1, bitSize(root)) > MAX_EXACT_BITS) return undefined;
+  if (Number(k) * Math.max(1, bitSize(root)) > MAX_EXACT_BITS) throw new ExactTooLarge(`power: ${k} times a root of ${bitSize(root)} bits passes ${MAX_EXACT_BITS} bits`);
   return { re: powInt(root, q.n) };
 }
 
@@ -232,7 +257,7 @@ function exactFn(n: Extract<Node, { k: "fn" }>, env: Env): Exact | undefined {
       const k = exactInt(evalExact(a0, env));
       if (k === undefined) return undefined;
       if (k < 0n) throw new NumericDomainError("factorial of a negative integer");
-      if (k > BigInt(MAX_FACTORIAL)) return undefined;
+      if (k > BigInt(MAX_FACTORIAL)) throw new ExactTooLarge(`factorial: the factorial of ${shown(k)} is past ${MAX_FACTORIAL}!`);
       let v = 1n;
       for (let i = 2n; i <= k; i++) {
         v *= i;
@@ -246,10 +271,15 @@ function exactFn(n: Extract<Node, { k: "fn" }>, env: Env): Exact | undefined {
       if (top === undefined || bottom === undefined) return undefined;
       if (bottom < 0n || top < 0n || bottom > top) return { re: ZERO };
       const k = bottom > top - bottom ? top - bottom : bottom;
-      if (k > BigInt(MAX_FACTORIAL)) return undefined;
+      // the value has at most k times the bits of the top: both bounds keep the loop and its result small
+      const topBits = bitSize({ n: top, d: 1n });
+      if (k > BigInt(MAX_FACTORIAL) || Number(k) * topBits > 2 * MAX_EXACT_BITS) throw new ExactTooLarge(`binomial: choosing ${shown(k)} of a ${topBits}-bit number`);
       let v = 1n;
-      for (let i = 1n; i <= k; i++) v = (v * (top - k + i)) / i;
-      return { re: ratInt(v) };
+      for (let i = 1n; i <= k; i++) {
+        v = (v * (top - k + i)) / i;
+        if ((i & 63n) === 0n) checkDeadline();
+      }
+      return bounded({ re: ratInt(v) }, "binomial");
     }
     case "gcd":
     case "lcm": {
@@ -344,15 +374,14 @@ function exactBigop(n: Extract<Node, { k: "bigop" }>, env: Env): Exact | undefin
   const lo = exactInt(evalExact(n.lo, env));
   const hi = exactInt(evalExact(n.hi, env));
   if (lo === undefined || hi === undefined) throw new Unevaluable("a sum with symbolic limits");
-  if (hi - lo > BigInt(MAX_SUM_TERMS)) return undefined;
+  if (hi - lo > BigInt(MAX_SUM_TERMS)) throw new ExactTooLarge(`${n.op}: ${shown(hi - lo + 1n)} terms, more than ${MAX_SUM_TERMS}`);
   let acc: Exact = { re: n.op === "sum" ? ZERO : ONE };
   const inner = new Map(env);
   for (let k = lo; k <= hi; k++) {
     inner.set(n.v, ratInt(k));
     const v = evalExact(n.body, inner);
     if (!v) return undefined;
-    acc = n.op === "sum" ? cadd(acc, v) : cmul(acc, v);
-    if (cBitSize(acc) > MAX_EXACT_BITS) return undefined;
+    acc = bounded(n.op === "sum" ? cadd(acc, v) : cmul(acc, v), n.op);
   }
   return acc;
 }

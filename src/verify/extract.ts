@@ -11,10 +11,14 @@
  *      number or arithmetic expression ("2/3", "1,000.99", "25%").
  * verify() parses candidates in order and keeps the first that parses.
  * Every scan is linear in the length of the text; tier 4 looks at a bounded
- * window around the last digit.
+ * window around the last digit, widened to take in the whole of a long
+ * number or expression. No candidate is ever a cut piece of a longer one:
+ * where a scan stops early it stops past MAX_PARSE_CHARS, so the piece is
+ * refused as too large instead of read as a smaller number.
  */
 import type { LexMode } from "./lexer.js";
 import { repairText } from "./normalize.js";
+import { MAX_PARSE_CHARS } from "./parse.js";
 
 export type AnswerSource = "boxed" | "final-answer" | "answer-phrase" | "math" | "number" | "whole";
 
@@ -24,8 +28,16 @@ export interface Candidate {
   /** "latex" for math spans and boxes, "plain" for numbers read from prose. */
   readonly mode: LexMode;
   readonly source: AnswerSource;
+  /** Offset of the answer in the (repaired) text: with `end`, what later candidates may not be cut out of. */
+  readonly start: number;
   /** Offset just past the answer in the (repaired) text, for ordering. */
   readonly end: number;
+  /**
+   * The response marks this as its final answer (a box, "The final answer
+   * is X. I hope it is correct."): when it does not parse, the answer is
+   * unreadable, and no other candidate stands in for it.
+   */
+  readonly marked: boolean;
 }
 
 interface Span {
@@ -103,7 +115,7 @@ export function lastBoxed(s: string): Candidate | undefined {
   }
   const text = contents.filter((c) => c !== "").join(", ");
   if (text === "") return undefined;
-  return { text, mode: "latex", source: "boxed", end };
+  return { text, mode: "latex", source: "boxed", start: leftStart, end, marked: true };
 }
 
 /** All math spans in order, found in one linear pass. */
@@ -189,25 +201,39 @@ function joinSpans(s: string, spans: Span[], idx: number): Candidate {
     text += "\\%";
     end += pct[0].length;
   }
-  return { text, mode: "latex", source: "math", end };
+  return { text, mode: "latex", source: "math", start: (spans[k] as Span).start, end, marked: false };
 }
 
-const NUMBER_RE = /(?<![A-Za-z0-9_.\\])(?:-?\d{1,3}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+(?:[.,]\d+)?|\.\d+)(?:\s*(?:%|percentage\b|percent\b|pct\b))?/gi;
+// a decimal exponent belongs to the number: without it "2e99999" would be read as 2
+const NUMBER_RE = /(?<![A-Za-z0-9_.\\])(?:-?\d{1,3}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+(?:[.,]\d+)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*(?:%|percentage\b|percent\b|pct\b))?/gi;
 const EXPR_CHARS = /[0-9.()+\-*/^×÷ ]/;
+/** What a plain number or arithmetic expression is made of: the window widens over these. */
+const NUMBER_CHARS = /[0-9.,()+\-*/^×÷ ]/;
 
 /** The last number in the text, and the arithmetic expression ending with it ("2/3", "(1/2)*(4/3)"). */
 function lastNumbers(s: string, limitEnd: number): Candidate[] {
   let last = limitEnd - 1;
   while (last >= 0 && !(s.charCodeAt(last) >= 48 && s.charCodeAt(last) <= 57)) last--;
   if (last < 0) return [];
-  const from = Math.max(0, last - 400);
-  const window = s.slice(from, Math.min(s.length, last + 30));
+  let runStart = last;
+  while (runStart > 0 && /[0-9.]/.test(s[runStart - 1] as string)) runStart--;
+  // the last digits close a TeX group, subscript or a power of a letter ("\sqrt{2}", "x_1", "x^2"): they are a piece of
+  // a structure this scan cannot read, and an earlier number would not be the answer either
+  const before = s[runStart - 1];
+  if (before === "{" || before === "_" || (before === "^" && /[A-Za-z}]/.test(s[runStart - 2] ?? ""))) return [];
+  // widen the window over a long number or expression so that none is cut short; one still longer than the
+  // parser's bound is cut past that bound, so the piece is refused as too large rather than read as a smaller value
+  let from = Math.max(0, last - 400);
+  while (from > 0 && last - from <= 400 + MAX_PARSE_CHARS && NUMBER_CHARS.test(s[from - 1] as string)) from--;
+  // the character before the window, when the widening stopped at it, is context for the regex's lookbehind ("AZYUK2A")
+  const ctx = from > 0 && !NUMBER_CHARS.test(s[from - 1] as string) ? from - 1 : from;
+  const window = s.slice(ctx, Math.min(s.length, last + 30));
   let best: RegExpExecArray | undefined;
   NUMBER_RE.lastIndex = 0;
   for (let m = NUMBER_RE.exec(window); m; m = NUMBER_RE.exec(window)) best = m;
   if (!best) return [];
   const numText = best[0].trim();
-  const numStart = from + best.index;
+  const numStart = ctx + best.index;
   const numEnd = numStart + best[0].length;
   const out: Candidate[] = [];
   let k = numStart;
@@ -218,9 +244,9 @@ function lastNumbers(s: string, limitEnd: number): Candidate[] {
   // an opening parenthesis of the surrounding prose, "(so 3/4", is not part of the expression
   while (expr.startsWith("(") && count(expr, "(") > count(expr, ")")) expr = expr.slice(1).trim();
   if (expr !== numText && count(expr, "(") === count(expr, ")") && /\d\s*[+\-*/^×÷]\s*[\d(.]/.test(expr)) {
-    out.push({ text: expr, mode: "plain", source: "number", end: numEnd });
+    out.push({ text: expr, mode: "plain", source: "number", start: numEnd - expr.length, end: numEnd, marked: false });
   }
-  out.push({ text: numText, mode: "plain", source: "number", end: numEnd });
+  out.push({ text: numText, mode: "plain", source: "number", start: numStart, end: numEnd, marked: false });
   return out;
 }
 
@@ -230,7 +256,7 @@ function answerAt(s: string, pos: number, spans: Span[], source: AnswerSource): 
   while (i < s.length && (isSpace(s[i]) || s[i] === '"' || s[i] === "*" || s[i] === ":" || (s[i] === "\\" && s[i + 1] === '"'))) i += s[i] === "\\" ? 2 : 1;
   if (s.startsWith("\\boxed", i) || s.startsWith("\\fbox", i)) {
     const arg = boxArgument(s, i + (s.startsWith("\\boxed", i) ? 6 : 5), s.length);
-    return { text: arg.content, mode: "latex", source, end: arg.end };
+    return { text: arg.content, mode: "latex", source, start: i, end: arg.end, marked: false };
   }
   const spanIdx = spans.findIndex((sp) => sp.start === i);
   if (spanIdx >= 0) {
@@ -245,22 +271,24 @@ function answerAt(s: string, pos: number, spans: Span[], source: AnswerSource): 
     const c = joinSpans(s, spans.slice(spanIdx, j + 1), j - spanIdx);
     return { ...c, source };
   }
-  // plain text up to the end of the sentence
+  // plain text up to the end of the sentence; a sentence cut short is cut past the parser's bound, so that a long
+  // number or expression is refused as too large rather than read in part
   let e = i;
-  while (e < s.length && s[e] !== "\n" && !(s[e] === "." && (e + 1 >= s.length || isSpace(s[e + 1]))) && e - i < 200) e++;
+  while (e < s.length && s[e] !== "\n" && !(s[e] === "." && (e + 1 >= s.length || isSpace(s[e + 1]))) && e - i <= MAX_PARSE_CHARS) e++;
   let sentence = s.slice(i, e);
   const hope = sentence.search(/\s*I hope/i);
   if (hope >= 0) sentence = sentence.slice(0, hope);
   sentence = sentence.replace(/[."*]+$/, "").trim();
   if (sentence === "") return undefined;
-  const num = /^[-+(]?(?:\d[\d,. ]*|\.\d+)(?:\s*[+\-*/^×÷]\s*\(?[\d.]+\)?)*\s*(?:%|percent\b|pct\b)?/i.exec(sentence);
+  const num = /^[-+(]?(?:\d[\d,. ]*|\.\d+)(?:[eE][-+]?\d+)?(?:\s*[+\-*/^×÷]\s*\(?[\d.]+\)?)*\s*(?:%|percent\b|pct\b)?/i.exec(sentence);
   if (num && /\d/.test(num[0])) {
     const rest = sentence.slice(num[0].length);
-    if (!/^\s*[\\{^_]/.test(rest)) return { text: num[0].trim(), mode: "plain", source, end: i + num[0].length };
+    // a number that runs into TeX ("2^{10}", "3}") is part of an expression, not the whole answer
+    if (!/^\s*[\\{}^_]/.test(rest)) return { text: num[0].trim(), mode: "plain", source, start: i, end: i + num[0].length, marked: false };
   }
   if (isProse(sentence)) return undefined;
-  if (sentence.includes("\\")) return { text: sentence, mode: "latex", source, end: i + sentence.length };
-  if (sentence.length <= 40) return { text: sentence, mode: "plain", source, end: i + sentence.length };
+  if (sentence.includes("\\")) return { text: sentence, mode: "latex", source, start: i, end: i + sentence.length, marked: false };
+  if (sentence.length <= 40) return { text: sentence, mode: "plain", source, start: i, end: i + sentence.length, marked: false };
   return undefined;
 }
 
@@ -279,7 +307,7 @@ function wholeFormula(s: string): Candidate | undefined {
   const unglued = t.replace(/(?<=[\d)}\]])\s*(?:and|or)\s*(?=[A-Z([{\\$\d-])/g, ", ");
   if ((unglued.match(/[A-Za-z]{3,}/g) ?? []).some((w) => !MATH_WORDS.has(w.toLowerCase()))) return undefined;
   if (!/[\d\\]/.test(t)) return undefined;
-  return { text: t, mode: /[\\{}]/.test(t) ? "latex" : "plain", source: "whole", end: t.length };
+  return { text: t, mode: /[\\{}]/.test(t) ? "latex" : "plain", source: "whole", start: s.indexOf(t), end: s.indexOf(t) + t.length, marked: false };
 }
 
 function findAll(lower: string, needle: string): number[] {
@@ -298,7 +326,7 @@ function finalAnswers(s: string, lower: string, spans: Span[]): { strong: Candid
     const direct = /^\s*(?:is|:)\s*/i.exec(s.slice(after, after + 20));
     if (direct) {
       const c = answerAt(s, after + direct[0].length, spans, "final-answer");
-      if (c && /^\s*\.?\s?I hope/i.test(s.slice(c.end, c.end + 20).replace(/^[$"\\]+/, ""))) strong.push(c);
+      if (c && /^\s*\.?\s?I hope/i.test(s.slice(c.end, c.end + 20).replace(/^[$"\\]+/, ""))) strong.push({ ...c, marked: true });
     }
     const window = s.slice(after, after + 110);
     const starts: number[] = [];
@@ -339,9 +367,13 @@ function answerPhrases(s: string, lower: string, spans: Span[]): Candidate[] {
       const c = s[j] as string;
       const startsSpan = spans.some((sp) => sp.start === j);
       const startsBox = c === "\\" && (s.startsWith("\\boxed", j) || s.startsWith("\\fbox", j) || s.startsWith("\\frac", j) || s.startsWith("\\dfrac", j));
-      const startsNum = /[\d.-]/.test(c) && (c !== "." || /\d/.test(s[j + 1] ?? "")) && (c !== "-" || /\d/.test(s[j + 1] ?? "")) && !/[A-Za-z0-9_.\\]/.test(s[j - 1] ?? " ");
-      if (startsSpan || startsBox || startsNum) {
-        const cand = startsBox && !s.startsWith("\\boxed", j) && !s.startsWith("\\fbox", j) ? fracAt(s, j) : answerAt(s, j, spans, "answer-phrase");
+      // a digit inside a TeX group or exponent ("\sqrt{2}", "x^{2}") does not start an answer; the command does
+      const startsNum = /[\d.-]/.test(c) && (c !== "." || /\d/.test(s[j + 1] ?? "")) && (c !== "-" || /\d/.test(s[j + 1] ?? "")) && !/[A-Za-z0-9_.\\{^]/.test(s[j - 1] ?? " ");
+      const startsCmd = (c === "\\" && !startsBox && /[A-Za-z]/.test(s[j + 1] ?? "")) || (c === "-" && s[j + 1] === "\\" && /[A-Za-z]/.test(s[j + 2] ?? ""));
+      if (startsSpan || startsBox || startsNum || startsCmd) {
+        const frac = startsBox && !s.startsWith("\\boxed", j) && !s.startsWith("\\fbox", j);
+        // a \frac that is not a plain fraction of numerals ("\frac{\sqrt{3}}{3}") is read as the LaTeX it starts
+        const cand = (frac ? fracAt(s, j) : undefined) ?? answerAt(s, j, spans, "answer-phrase");
         if (cand) {
           out.push(cand);
           break;
@@ -357,7 +389,7 @@ const BARE_FRAC = /-?\\d?frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}/y;
 function fracAt(s: string, j: number): Candidate | undefined {
   BARE_FRAC.lastIndex = j;
   const m = BARE_FRAC.exec(s);
-  return m ? { text: m[0], mode: "latex", source: "answer-phrase", end: j + m[0].length } : undefined;
+  return m ? { text: m[0], mode: "latex", source: "answer-phrase", start: j, end: j + m[0].length, marked: false } : undefined;
 }
 
 /** Tier 4: the last math span or number (whichever ends later), then earlier ones. */
@@ -370,7 +402,7 @@ function lastMathOrNumber(s: string, spans: Span[]): Candidate[] {
   let lastFrac: RegExpExecArray | undefined;
   for (let m = fracRe.exec(tail); m; m = fracRe.exec(tail)) lastFrac = m;
   if (lastFrac && !spans.some((sp) => sp.start <= offset + lastFrac.index && sp.end >= offset + lastFrac.index)) {
-    out.push({ text: lastFrac[0], mode: "latex", source: "math", end: offset + lastFrac.index + lastFrac[0].length });
+    out.push({ text: lastFrac[0], mode: "latex", source: "math", start: offset + lastFrac.index, end: offset + lastFrac.index + lastFrac[0].length, marked: false });
   }
   out.push(...lastNumbers(s, s.length));
   // rightmost end first; on ties the longer (earlier-starting) candidate first
@@ -414,7 +446,8 @@ export function extractAnswer(response: string): Candidate | undefined {
  * content; anything else is read like a response.
  */
 export function goldCandidates(gold: string): Candidate[] {
-  const s = repairText(gold).trim();
+  // a stray "$ $" inside a bare formula (a Minerva box holds "\cos (\omega t)+$ $\dot{x}_{0}") is glue, not a math span
+  const s = repairText(gold).trim().replace(/\$[ \t]+\$/g, " ");
   if (s.includes("\\boxed") || s.includes("\\fbox")) {
     const boxed = lastBoxed(s);
     if (boxed) return [boxed, ...extractCandidates(s).filter((c) => c.source !== "boxed")];
@@ -430,5 +463,5 @@ export function goldCandidates(gold: string): Candidate[] {
   }
   if (s.length > 300 || /final answer|the answer is/i.test(s)) return extractCandidates(s);
   const mode: LexMode = /[\\{}]/.test(s) ? "latex" : "plain";
-  return [{ text: s, mode, source: "whole", end: s.length }];
+  return [{ text: s, mode, source: "whole", start: 0, end: s.length, marked: false }];
 }

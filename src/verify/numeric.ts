@@ -31,6 +31,7 @@ import {
   bfToNumber,
   type BigFloat,
 } from "./bigfloat.js";
+import { NumericDomainError } from "./errors.js";
 import { type Exact, type Rational } from "./rational.js";
 
 export interface Num {
@@ -40,13 +41,8 @@ export interface Num {
   readonly err: number;
 }
 
-/** A value that has no defined result (log of zero, division by zero, overflow). */
-export class NumericDomainError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NumericDomainError";
-  }
-}
+// defined beside the other verifier errors so that bigfloat.ts and rational.ts, below this file, throw it too
+export { NumericDomainError };
 
 /** log2(2^x + 2^y), exact enough for error bookkeeping. */
 export function l2add(x: number, y: number): number {

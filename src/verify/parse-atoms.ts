@@ -6,6 +6,7 @@
  * precedence climbing in parse.ts.
  */
 import { type Node, num, sym } from "./ast.js";
+import { AnswerParseError, AnswerTooLarge } from "./errors.js";
 import type { Tok } from "./lexer.js";
 import { parseCommand } from "./parse-commands.js";
 import type { Parser } from "./parse.js";
@@ -196,9 +197,16 @@ export function printDigits(n: Node): string {
   return n.q.n.toString();
 }
 
-export function numberNode(text: string, p: { fail(m: string): never }): Node {
+/** Decimal exponents past this are refused: 10^4000 is already 13288 bits, and "2e99999" must not be read as 2. */
+const MAX_DECIMAL_EXPONENT = 4000;
+
+export function numberNode(text: string, p: { fail(m: string, kind?: typeof AnswerParseError): never }): Node {
   const q = parseDecimal(text);
-  if (!q) return p.fail(`bad number ${text}`);
+  if (!q) {
+    const exponent = /[eE]([+-]?\d+)$/.exec(text)?.[1];
+    if (exponent !== undefined && Math.abs(Number(exponent)) > MAX_DECIMAL_EXPONENT) return p.fail(`number ${text.length > 40 ? `${text.slice(0, 37)}...` : text} has an exponent beyond 10^±${MAX_DECIMAL_EXPONENT}`, AnswerTooLarge);
+    return p.fail(`bad number ${text}`);
+  }
   return num(q, /[.eE]/.test(text));
 }
 

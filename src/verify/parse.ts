@@ -7,7 +7,7 @@
  * Bounded: input length and nesting depth are capped, and every loop checks
  * the verification deadline.
  */
-import { GvmError } from "../util/errors.js";
+import { AnswerParseError, AnswerTooLarge } from "./errors.js";
 import { type FnName, type Node, type RelOp, num } from "./ast.js";
 import { checkDeadline } from "./deadline.js";
 import { lexAt, readGroup, type LexMode, type Tok } from "./lexer.js";
@@ -18,8 +18,7 @@ import { isQuantity, isUnitWord, letterNode, numberNode, parseBracketed, parseLe
 
 export { isUnitWord, numberNode, WORDS } from "./parse-atoms.js";
 
-/** The answer text could not be read as mathematics; verify() reports it as "unparsable". */
-export class AnswerParseError extends GvmError {}
+export { AnswerParseError, AnswerTooLarge } from "./errors.js";
 
 export const MAX_PARSE_CHARS = 6000;
 const MAX_DEPTH = 150;
@@ -46,8 +45,9 @@ export class Parser {
     readonly baseDepth = 0,
   ) {}
 
-  fail(message: string): never {
-    throw new AnswerParseError(`${message} at offset ${this.pos} of ${JSON.stringify(this.s.length > 60 ? `${this.s.slice(0, 57)}...` : this.s)}`);
+  /** Refuses the answer; past a size bound it is AnswerTooLarge ("too-large"), else "unparsable". */
+  fail(message: string, kind: typeof AnswerParseError = AnswerParseError): never {
+    throw new kind(`${message} at offset ${this.pos} of ${JSON.stringify(this.s.length > 60 ? `${this.s.slice(0, 57)}...` : this.s)}`);
   }
 
   peek(): Tok {
@@ -74,7 +74,7 @@ export class Parser {
 
   enter(): void {
     this.depth++;
-    if (this.depth + this.baseDepth > MAX_DEPTH) this.fail("expression nested too deeply");
+    if (this.depth + this.baseDepth > MAX_DEPTH) this.fail("expression nested too deeply", AnswerTooLarge);
     checkDeadline();
   }
 
@@ -84,7 +84,7 @@ export class Parser {
 
   /** Parses a whole answer; trailing punctuation is ignored. */
   parseAll(): Node {
-    if (this.s.length > MAX_PARSE_CHARS) this.fail(`answer longer than ${MAX_PARSE_CHARS} characters`);
+    if (this.s.length > MAX_PARSE_CHARS) this.fail(`answer longer than ${MAX_PARSE_CHARS} characters`, AnswerTooLarge);
     const node = this.parseGroups();
     for (;;) {
       const tok = this.next();

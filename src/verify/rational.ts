@@ -3,7 +3,10 @@
  * on top of it. Every result is in lowest terms with a positive denominator,
  * so equality is structural. Size guards live with the callers (evaluate.ts):
  * these functions never refuse work, they are only ever handed bounded input.
+ * Undefined operations (a zero denominator) throw NumericDomainError, which
+ * the evaluator turns into "undefined at this point".
  */
+import { NumericDomainError } from "./errors.js";
 
 export interface Rational {
   readonly n: bigint;
@@ -40,7 +43,7 @@ function trailingZeros(x: bigint): number {
  * goes through eq() (cross-multiplication), never through field comparison.
  */
 export function rat(n: bigint, d: bigint = 1n): Rational {
-  if (d === 0n) throw new RangeError("rational with zero denominator");
+  if (d === 0n) throw new NumericDomainError(`rat: zero denominator in ${n}/0`);
   if (d < 0n) {
     n = -n;
     d = -d;
@@ -88,7 +91,7 @@ export function mul(a: Rational, b: Rational): Rational {
 }
 
 export function div(a: Rational, b: Rational): Rational {
-  if (b.n === 0n) throw new RangeError("division by zero");
+  if (b.n === 0n) throw new NumericDomainError(`div: division by zero (${ratToString(a)} / 0)`);
   return rat(a.n * b.d, a.d * b.n);
 }
 
@@ -119,7 +122,7 @@ export function sign(a: Rational): number {
 export function powInt(a: Rational, k: bigint): Rational {
   if (k === 0n) return ONE;
   if (k < 0n) {
-    if (a.n === 0n) throw new RangeError("zero to a negative power");
+    if (a.n === 0n) throw new NumericDomainError(`powInt: zero to the negative power ${k}`);
     return powInt(rat(a.d, a.n), -k);
   }
   return { n: a.n ** k, d: a.d ** k };
@@ -206,6 +209,7 @@ export function parseDecimal(text: string): Rational | undefined {
   let d = 10n ** BigInt(fracPart.length);
   if (expText !== undefined) {
     const e = Number(expText);
+    // the parser reports an exponent past this as too large (parse-atoms.ts)
     if (!Number.isSafeInteger(e) || Math.abs(e) > 4000) return undefined;
     if (e >= 0) n *= 10n ** BigInt(e);
     else d *= 10n ** BigInt(-e);
@@ -257,7 +261,7 @@ export function cdiv(a: Exact, b: Exact): Exact {
   if (a.im === undefined && b.im === undefined) return { re: div(a.re, b.re) };
   const bi = b.im ?? ZERO;
   const den = add(mul(b.re, b.re), mul(bi, bi));
-  if (den.n === 0n) throw new RangeError("division by zero");
+  if (den.n === 0n) throw new NumericDomainError("cdiv: division by zero (a complex divisor 0 + 0i)");
   const conj: Exact = mk(b.re, neg(bi));
   const num = cmul(a, conj);
   return mk(div(num.re, den), div(num.im ?? ZERO, den));
@@ -284,4 +288,12 @@ export function cpowInt(a: Exact, k: bigint): Exact {
     if (e > 0n) base = cmul(base, base);
   }
   return result;
+}
+
+/** u^k for the units 1, -1, i, -i, whatever k (their powers cycle with period 4, so no size guard applies); undefined for other bases. */
+export function cpowUnit(a: Exact, k: bigint): Exact | undefined {
+  const im = a.im ?? ZERO;
+  const realUnit = a.re.d === 1n && im.n === 0n && (a.re.n === 1n || a.re.n === -1n);
+  const imaginaryUnit = a.re.n === 0n && im.d === 1n && (im.n === 1n || im.n === -1n);
+  return realUnit || imaginaryUnit ? cpowInt(a, ((k % 4n) + 4n) % 4n) : undefined;
 }

@@ -8,6 +8,7 @@
  * endpoint is skipped as undecidable in double precision.
  */
 import { type Node, children, freeSymbols } from "./ast.js";
+import { ExactTooLarge } from "./errors.js";
 import { evalExact, Unevaluable } from "./evaluate.js";
 import { NumericDomainError } from "./numeric.js";
 import { cmp, isReal, rat, toNumber, type Rational } from "./rational.js";
@@ -53,7 +54,8 @@ function valueOf(n: Node): { exact?: Rational; approx: number } | undefined {
     const x = evalExact(n);
     if (x && isReal(x)) return { exact: x.re, approx: toNumber(x.re) };
   } catch (err) {
-    if (!(err instanceof Unevaluable) && !(err instanceof NumericDomainError) && !(err instanceof RangeError)) throw err;
+    // a value too large to hold exactly has no position to check membership at
+    if (!(err instanceof Unevaluable) && !(err instanceof NumericDomainError) && !(err instanceof ExactTooLarge)) throw err;
     if (err instanceof Unevaluable && isInf(n) !== 0) return { approx: isInf(n) * Infinity };
   }
   if (isInf(n) !== 0) return { approx: isInf(n) * Infinity };
@@ -193,7 +195,8 @@ function partValue(n: Node, t: Point): { exact?: Rational; approx: number } | un
     if (x) return isReal(x) ? { exact: x.re, approx: toNumber(x.re) } : undefined;
   } catch (err) {
     if (err instanceof NumericDomainError) return undefined;
-    if (!(err instanceof Unevaluable) && !(err instanceof RangeError)) throw err;
+    if (err instanceof ExactTooLarge) return undefined;
+    if (!(err instanceof Unevaluable)) throw err;
     if (isInf(n) !== 0) return { approx: isInf(n) * Infinity };
     return undefined;
   }

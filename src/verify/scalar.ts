@@ -13,12 +13,16 @@
  *  4. when a side contains a decimal literal, values are compared with the
  *     float tolerance: |pred - gold| <= max(min(0.5*10^-d, 2%*|gold|),
  *     floatRelTol*|gold|), d = floatDigits (6); 0.5*10^-d when gold is 0;
- *  5. anything that cannot be evaluated falls back to (1).
+ *  5. anything that cannot be evaluated falls back to (1);
+ *  6. a rational value past the exact bounds (evaluate.ts) is "too-large":
+ *     the numeric tier may still prove it unequal, but agreement to 512 bits
+ *     is no proof that two numbers of 65536 bits are equal.
  */
 import { freeSymbols, hasFloat, print, type Node } from "./ast.js";
 import { bfAbs, bfLog2, bfToNumber } from "./bigfloat.js";
 import { evalExact, evalNum, Unevaluable, type Env } from "./evaluate.js";
 import { l2add, mag, numFromExact, numSub, NumericDomainError, type Num } from "./numeric.js";
+import { ExactTooLarge } from "./errors.js";
 import { ceq, ratInt, type Exact, type Rational } from "./rational.js";
 import { mapChildren } from "./semantics.js";
 
@@ -35,14 +39,14 @@ export type ScalarRule = "identical" | "exact" | "numeric" | "float" | "symbolic
 
 export interface ScalarResult {
   readonly equal: boolean;
-  readonly rule: ScalarRule | "undecided";
+  readonly rule: ScalarRule | "undecided" | "too-large";
 }
 
 const PRECISIONS = [128, 512];
 /** Relative tiny-value guard: a float must also be within 2% of a tiny gold. */
 const TINY_REL = 0.02;
 
-type Decision = "equal" | "unequal" | "undecided";
+type Decision = "equal" | "unequal" | "undecided" | "too-large";
 
 /** Random evaluation points: exact dyadic rationals in [0.5, 2.5), three of them negated. */
 function randomPoints(vars: readonly string[], seed: number): Env[] {
@@ -119,7 +123,7 @@ export function decide(a: Num, b: Num, p: number, final: boolean): Decision {
   return "undecided";
 }
 
-type Value = { kind: "exact"; v: Exact } | { kind: "undefined" } | { kind: "inexact" };
+type Value = { kind: "exact"; v: Exact } | { kind: "undefined" } | { kind: "inexact" } | { kind: "too-large" };
 
 function tryExact(n: Node, env: Env): Value {
   try {
@@ -127,6 +131,7 @@ function tryExact(n: Node, env: Env): Value {
     return v ? { kind: "exact", v } : { kind: "inexact" };
   } catch (err) {
     if (err instanceof NumericDomainError) return { kind: "undefined" };
+    if (err instanceof ExactTooLarge) return { kind: "too-large" };
     throw err;
   }
 }
@@ -147,6 +152,8 @@ function equalAt(g: Node, p: Node, env: Env, floatMode: boolean, opts: ScalarOpt
     return floatClose(numFromExact(eg.v, 256), numFromExact(ep.v, 256), opts) ? "equal" : "unequal";
   }
   lastHow = floatMode ? "float" : "numeric";
+  // a side the exact tier refused for its size: numbers can prove it unequal, never equal
+  const sized = eg.kind === "too-large" || ep.kind === "too-large";
   for (let k = 0; k < PRECISIONS.length; k++) {
     const prec = PRECISIONS[k] as number;
     let a: Num;
@@ -155,17 +162,21 @@ function equalAt(g: Node, p: Node, env: Env, floatMode: boolean, opts: ScalarOpt
       a = evalNum(g, env, prec);
       b = evalNum(p, env, prec);
     } catch (err) {
-      if (err instanceof NumericDomainError) return "skip";
+      if (err instanceof NumericDomainError) return sized ? "too-large" : "skip";
+      if (err instanceof ExactTooLarge) return "too-large";
       throw err;
     }
     if (floatMode) {
+      // a decimal answer is compared to the float tolerance, which is relative: size does not matter
       if (a.err > -40 || b.err > -40) continue;
       return floatClose(a, b, opts) ? "equal" : "unequal";
     }
     const d = decide(a, b, prec, k === PRECISIONS.length - 1);
+    if (d === "unequal") return d;
+    if (sized) return "too-large";
     if (d !== "undecided") return d;
   }
-  return "undecided";
+  return sized ? "too-large" : "undecided";
 }
 
 export function scalarEqual(gold: Node, pred: Node, opts: ScalarOptions): ScalarResult {
@@ -189,26 +200,30 @@ export function scalarEqual(gold: Node, pred: Node, opts: ScalarOptions): Scalar
       const d = equalAt(gold, p, new Map(), floatMode, opts);
       if (d === "equal") return { equal: true, rule: lastHow };
       if (d === "unequal") return { equal: false, rule: "exact" };
-      return { equal: false, rule: "undecided" };
+      return { equal: false, rule: d === "too-large" ? "too-large" : "undecided" };
     }
     const seed = hashString(vars.join(","));
     for (const points of [randomPoints(vars, seed), integerPoints(vars)]) {
       let agree = 0;
       let undecided = false;
+      let tooLarge = false;
       let usedFloat = false;
       for (const env of points) {
         const d = equalAt(gold, p, env, floatMode, opts);
         if (d === "unequal") return { equal: false, rule: "symbolic" };
         if (d === "equal") agree++;
         if (d === "undecided") undecided = true;
+        if (d === "too-large") tooLarge = true;
         if (lastHow === "float") usedFloat = true;
       }
+      // a point that could not be decided for size is no more a pass than an undecided one
+      if (tooLarge) return { equal: false, rule: "too-large" };
       if (agree >= 2 && !undecided) return { equal: true, rule: usedFloat ? "float" : "symbolic" };
       if (agree >= 2) return { equal: false, rule: "undecided" };
     }
     return { equal: false, rule: "undecided" };
   } catch (err) {
-    if (err instanceof Unevaluable || err instanceof RangeError) return { equal: false, rule: "structure" };
+    if (err instanceof Unevaluable) return { equal: false, rule: "structure" };
     throw err;
   }
 }
@@ -220,7 +235,7 @@ export function approxValue(n: Node, env: Env = new Map()): number | undefined {
     if (v.err > -20 || bfToNumber(v.im) !== 0) return undefined;
     return bfToNumber(v.re);
   } catch (err) {
-    if (err instanceof Unevaluable || err instanceof NumericDomainError || err instanceof RangeError) return undefined;
+    if (err instanceof Unevaluable || err instanceof NumericDomainError || err instanceof ExactTooLarge) return undefined;
     throw err;
   }
 }

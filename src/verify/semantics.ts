@@ -12,6 +12,7 @@
  * numerals: x, f(x), |AB|, A:B, (p, q), x_1.
  */
 import { type Node, children, hasNumber, print } from "./ast.js";
+import { ExactTooLarge } from "./errors.js";
 
 const MAX_PM_EXPANSION = 16;
 
@@ -78,7 +79,7 @@ export function simplifyRelation(n: Node): Node {
   return { k: "rel", ops, parts };
 }
 
-/** All sign choices of the ± and ∓ in an expression (capped). */
+/** All sign choices of the ± and ∓ in an expression; past the cap the answer is refused, never read in part. */
 export function expandPm(n: Node): Node[] {
   if (!containsPm(n)) return [n];
   const out: Node[] = [];
@@ -97,7 +98,8 @@ export function expandPm(n: Node): Node[] {
     }
   };
   const count = countPm(n);
-  const total = Math.min(2 ** count, MAX_PM_EXPANSION);
+  const total = 2 ** count;
+  if (total > MAX_PM_EXPANSION) throw new ExactTooLarge(`${count} signs \\pm give ${total} alternatives, more than ${MAX_PM_EXPANSION}`);
   for (let mask = 0; mask < total; mask++) {
     const signs = Array.from({ length: count }, (_, b) => ((mask >> b) & 1 ? -1 : 1));
     out.push(walk(n, signs, { i: 0 }));

@@ -10,7 +10,11 @@
  * The response is untrusted: only its final answer counts (the first
  * extraction candidate that parses, never "any candidate that matches"),
  * several alternatives in place of one answer are a mismatch, and its size
- * and nesting are bounded.
+ * and nesting are bounded. An answer that cannot be read exactly is never
+ * correct: a box or final-answer statement that does not parse is the
+ * answer (no other candidate stands in for it), an answer past a size bound
+ * is refused ("too-large"), and no number is picked out of mathematics that
+ * failed to parse.
  */
 import { GvmError } from "../util/errors.js";
 import { defaultLogger } from "../util/log.js";
@@ -19,7 +23,8 @@ import { Comparer, type CompareRule } from "./compare.js";
 import { armDeadline, checkDeadlineNow, DeadlineExceeded, restoreDeadline } from "./deadline.js";
 import { candidateStream, goldCandidates, type AnswerSource, type Candidate } from "./extract.js";
 import { normalizeAnswer } from "./normalize.js";
-import { AnswerParseError, parseMath } from "./parse.js";
+import { AnswerParseError, AnswerTooLarge, NumericDomainError } from "./errors.js";
+import { parseMath } from "./parse.js";
 
 export interface VerifyOptions {
   /** Wall-clock bound for one call, in milliseconds (default 1000). */
@@ -34,7 +39,7 @@ export interface VerifyOptions {
   readonly allowSetRelationComp?: boolean;
 }
 
-export type VerifyReason = CompareRule | "mismatch" | "undecided" | "no-answer" | "unparsable" | "gold-unparsable" | "timeout" | "error";
+export type VerifyReason = CompareRule | "mismatch" | "undecided" | "too-large" | "no-answer" | "unparsable" | "gold-unparsable" | "timeout" | "error";
 
 export interface Verdict {
   readonly correct: boolean;
@@ -53,27 +58,40 @@ export const DEFAULT_TIMEOUT_MS = 1000;
 const MAX_CANDIDATES = 8;
 const GOLD_CACHE_SIZE = 512;
 
+/** Why a reading has no tree. */
+type Failure = "unparsable" | "too-large";
+
 /** One reading of an answer: its text and, when it parses, its tree. */
 interface Reading {
   readonly text: string;
   /** normalizeAnswer(text), for the identical-text shortcut. */
   readonly normalized: string;
   readonly node: Node | undefined;
+  /** Set when node is undefined. */
+  readonly failure?: Failure;
   /** print(node), the verdict's normalized form. */
   readonly printed: string | null;
 }
 
 const goldCache = new Map<string, Reading[] | null>();
 
-function tryParse(text: string, mode: Candidate["mode"]): Node | undefined {
-  const normalized = normalizeAnswer(text);
-  if (normalized === "") return undefined;
+/** Parses normalizeAnswer(text); a size bound gives "too-large", anything else that fails "unparsable". */
+function tryParse(normalized: string, mode: Candidate["mode"]): { node: Node } | { failure: Failure } {
+  if (normalized === "") return { failure: "unparsable" };
   try {
-    return parseMath(normalized, mode);
+    return { node: parseMath(normalized, mode) };
   } catch (err) {
-    if (err instanceof AnswerParseError || err instanceof RangeError) return undefined;
+    if (err instanceof AnswerTooLarge) return { failure: "too-large" };
+    if (err instanceof AnswerParseError || err instanceof NumericDomainError) return { failure: "unparsable" };
     throw err;
   }
+}
+
+/** TeX structure: a candidate containing it that fails to parse is mathematics we could not read, not prose. */
+const STRUCTURE = /[\\{}^_&]/;
+
+function overlaps(a: Candidate, b: Candidate): boolean {
+  return a.start < b.end && b.start < a.end;
 }
 
 /**
@@ -92,8 +110,10 @@ function readingsOf(c: Candidate): Reading[] {
     if (!thousands) texts.push(c.text.replace(",", "."));
   }
   return texts.map((text) => {
-    const node = tryParse(text, c.mode);
-    return { text, normalized: normalizeAnswer(text), node, printed: node ? print(node) : null };
+    const normalized = normalizeAnswer(text);
+    const parsed = tryParse(normalized, c.mode);
+    if ("failure" in parsed) return { text, normalized, node: undefined, failure: parsed.failure, printed: null };
+    return { text, normalized, node: parsed.node, printed: print(parsed.node) };
   });
 }
 
@@ -136,6 +156,48 @@ function verdict(correct: boolean, reason: VerifyReason, extracted: string | nul
   return source ? { correct, extracted, normalizedGold, normalizedPred, reason, source } : { correct, extracted, normalizedGold, normalizedPred, reason };
 }
 
+interface Answer {
+  readonly candidate: Candidate;
+  readonly readings: Reading[];
+}
+
+/**
+ * The response's answer: its first candidate that parses, never "whichever
+ * matches", with three exceptions that keep an unreadable answer from being
+ * replaced by a readable piece of it or of the text around it:
+ *  - a marked answer (a box, "The final answer is X. I hope it is
+ *    correct.") that does not parse is the answer;
+ *  - an answer past a size bound is the answer (refused as too large);
+ *  - a math span, number or fraction that lies inside a failed candidate
+ *    with TeX structure in it (a limit, an integral) is skipped: "2" is not
+ *    the answer of "\lim_{x \to 2} x^2". Prose inside dollars ("$? about
+ *    1$") is not structure, and still yields its number.
+ * With no candidate parsing, the first failure with structure (else the
+ * first candidate) is reported.
+ */
+function responseAnswer(response: string): Answer | undefined {
+  let firstFailed: Answer | undefined;
+  let firstUnread: Answer | undefined;
+  const unread: Candidate[] = [];
+  let tried = 0;
+  for (const c of candidateStream(response)) {
+    const readings = readingsOf(c);
+    if (readings.some((r) => r.node)) {
+      const inside = (c.source === "math" || c.source === "number") && unread.some((f) => overlaps(f, c));
+      if (!inside) return { candidate: c, readings };
+    } else {
+      if (c.marked || readings.some((r) => r.failure === "too-large")) return { candidate: c, readings };
+      firstFailed ??= { candidate: c, readings };
+      if (STRUCTURE.test(c.text)) {
+        firstUnread ??= { candidate: c, readings };
+        unread.push(c);
+      }
+    }
+    if (++tried >= MAX_CANDIDATES) break;
+  }
+  return firstUnread ?? firstFailed;
+}
+
 /** Checks a response against a gold answer. Always returns within the deadline (plus a few ms). */
 export function verify(gold: string, response: string, options: VerifyOptions = {}): Verdict {
   const opts = resolved(options);
@@ -151,33 +213,20 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
     if (!golds || golds.length === 0) return verdict(false, "gold-unparsable", null, undefined, undefined);
     const g0 = golds[0] as Reading;
     checkDeadlineNow();
-    // the response's answer is its first candidate that parses, never "whichever matches"
-    let used: Candidate | undefined;
-    let preds: Reading[] = [];
-    let tried = 0;
-    for (const c of candidateStream(String(response))) {
-      const rs = readingsOf(c);
-      if (!used) {
-        used = c;
-        preds = rs;
-      }
-      if (rs.some((r) => r.node)) {
-        used = c;
-        preds = rs;
-        break;
-      }
-      if (++tried >= MAX_CANDIDATES) break;
-    }
-    if (!used) return verdict(false, "no-answer", null, g0, undefined);
+    const answer = responseAnswer(String(response));
+    if (!answer) return verdict(false, "no-answer", null, g0, undefined);
+    const { candidate: used, readings: preds } = answer;
     extracted = used.text;
     source = used.source;
     let first: Verdict | undefined;
     for (const g of golds) {
       for (const p of preds) {
         let v: Verdict;
-        if (g.normalized !== "" && g.normalized === p.normalized) v = verdict(true, "identical", extracted, g, p, source);
+        // text past the size bound may be a cut piece (extract.ts cuts long scans past that bound): never "identical"
+        if (p.failure === "too-large") v = verdict(false, "too-large", extracted, g, p, source);
+        else if (g.normalized !== "" && g.normalized === p.normalized) v = verdict(true, "identical", extracted, g, p, source);
         else if (!g.node) v = verdict(false, "gold-unparsable", extracted, g, p, source);
-        else if (!p.node) v = verdict(false, "unparsable", extracted, g, p, source);
+        else if (!p.node) v = verdict(false, p.failure ?? "unparsable", extracted, g, p, source);
         else {
           const cmp = new Comparer(opts).compare(g.node, p.node);
           v = verdict(cmp.equal, cmp.rule, extracted, g, p, source);
