@@ -25,8 +25,8 @@ beforeAll(async () => {
       seed: r.seed,
       runDir: r.dir,
       model: { hiddenSize: 16, layers: 1, heads: 2, kvHeads: 2, ffn: 32, maxPositions: 512 },
-      suite: { demoSize: 8, trainSize: 24, testSize: 12 },
-      warmStart: { steps: 3, batchSize: 8, cacheDir: join(root, "cache") },
+      suite: { trainSize: 24, testSize: 12 },
+      warmStart: { steps: 3, cleanSteps: 2, batchSize: 8, cacheDir: join(root, "cache") },
       rl: { strategy: r.strategy, promptsPerIter: 6, budget: 24, stage1: 2, stepsPerIter: 1, iterations: 3, maxNewTokens: 24 },
       eval: { every: 1, k: 1 },
     });

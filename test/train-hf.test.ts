@@ -88,7 +88,7 @@ function configFor(runDir: string, over: Record<string, unknown> = {}): TrainCon
       train: { file: trainFile, question: "problem", answer: "answer", id: "unique_id", level: "level" },
       test: { file: trainFile, question: "problem", answer: "answer", id: "unique_id", level: "level" },
     },
-    rl: { method: "raftpp", strategy: "gvm", promptsPerIter: 4, budget: 12, stage1: 2, stepsPerIter: 2, iterations: 2, maxNewTokens: 10, lr: 1e-3 },
+    rl: { method: "raftpp", strategy: "gvm", promptsPerIter: 4, budget: 12, stage1: 2, stepsPerIter: 2, epochs: 1, iterations: 2, maxNewTokens: 10, lr: 1e-3 },
     eval: { every: 1, k: 2 },
     ...over,
   });
@@ -183,7 +183,7 @@ describe.skipIf(!existsSync(MATH500))("gvm train on a Hugging Face checkpoint wi
           train: { file: trainFile, question: "problem", answer: "answer", id: "unique_id" },
           test: { benchmark: "math500", file: dirname(MATH500), limit: 3 },
         },
-        rl: { method: "raftpp", strategy: "gvm", promptsPerIter: 4, budget: 12, stage1: 2, stepsPerIter: 2, iterations: 1, maxNewTokens: 10, klCoef: 0 },
+        rl: { method: "raftpp", strategy: "gvm", promptsPerIter: 4, budget: 12, stage1: 2, stepsPerIter: 2, epochs: 1, iterations: 1, maxNewTokens: 10, klCoef: 0 },
       });
       // Where a server samples, onCheckpoint is where it would be reloaded: each checkpoint, complete, before its evaluation.
       const handed: Array<[number, boolean, number]> = [];

@@ -17,7 +17,7 @@ export const SUITE_TEMPLATE: PromptTemplate = { system: null, instruction: "", c
 
 /** Test problems of the suite built from `options` (only the test split is generated). */
 export function suiteProblems(options: Partial<Pick<SuiteOptions, "seed" | "testSize" | "testMix">> = {}): EvalProblem[] {
-  const suite = buildSuite({ ...options, demoSize: 0, trainSize: 0 });
+  const suite = buildSuite({ ...options, trainSize: 0 });
   return suite.test.map((p) => ({ id: p.id, question: p.prompt, gold: p.answer, level: String(p.level) }));
 }
 

@@ -51,6 +51,17 @@ export interface ArithProblem {
   readonly steps: readonly Step[];
 }
 
+/** A worked response for the supervised warm start, possibly with slips. */
+export interface Demonstration {
+  readonly level: number;
+  readonly expression: string;
+  readonly prompt: string;
+  /** The teacher's worked response, ending in \boxed{its final value}. */
+  readonly response: string;
+  /** Steps whose result the teacher got wrong (two slips can cancel, so the boxed answer may still be right). */
+  readonly slips: number;
+}
+
 /** Throws unless `level` is a valid difficulty level. */
 export function checkLevel(level: number): void {
   if (!Number.isInteger(level) || level < MIN_LEVEL || level > MAX_LEVEL) {
@@ -94,6 +105,52 @@ export function renderProblem(start: number, steps: readonly Step[]): ArithProbl
     response: `${lines.join("\n")}\n\\boxed{${answer}}`,
     steps,
   };
+}
+
+/**
+ * The worked response an imperfect teacher writes for `problem`: each step's
+ * result is, with probability `slipRate`, a near miss (the true result +-1 or
+ * +-2) and the chain goes on from the wrong value, so the boxed answer is
+ * wrong too. A slip is only drawn among values that keep every later running
+ * value in 0..maxValue, so a demonstration uses the same facts as the
+ * problems; where none does, that step is right.
+ *
+ * Why a teacher that slips: a policy warm-started on it learns every fact's
+ * right result as the most likely one but samples a slip now and then, so
+ * it samples (temperature 1) far worse than it decodes greedily. That gap
+ * is what RL with verifiable rewards removes in real post-training; with a
+ * perfect teacher the warm-started policy had little to gain from RL.
+ */
+export function renderDemonstration(problem: ArithProblem, rng: Rng, slipRate: number, maxValue: number = MAX_VALUE): Demonstration {
+  if (!(slipRate >= 0 && slipRate < 1)) throw new GvmError(`arithmetic tasks: slipRate ${slipRate} is not in [0, 1)`);
+  const first = problem.steps[0];
+  if (first === undefined) throw new GvmError("arithmetic tasks: a chain needs at least one step");
+  const lines: string[] = [];
+  let value = first.left;
+  let slips = 0;
+  problem.steps.forEach((s, i) => {
+    const truth = apply(value, s.op, s.right);
+    let result = truth;
+    if (rng.float() < slipRate) {
+      const rest = problem.steps.slice(i + 1);
+      const fits = (v: number) => {
+        let x = v;
+        for (const t of rest) {
+          x = apply(x, t.op, t.right);
+          if (x < 0 || x > maxValue) return false;
+        }
+        return true;
+      };
+      const near = [truth - 2, truth - 1, truth + 1, truth + 2].filter((v) => v >= 0 && v <= maxValue && fits(v));
+      if (near.length > 0) {
+        result = near[rng.int(near.length)] as number;
+        slips++;
+      }
+    }
+    lines.push(`${value}${s.op}${s.right}=${result}`);
+    value = result;
+  });
+  return { level: problem.level, expression: problem.expression, prompt: problem.prompt, response: `${lines.join("\n")}\n\\boxed{${value}}`, slips };
 }
 
 /** One random problem of the given level; every running value stays in 0..maxValue. */

@@ -2,3 +2,4 @@
 export * from "./arith.js";
 export * from "./check.js";
 export * from "./suite.js";
+export * from "./demos.js";

@@ -1,15 +1,15 @@
 /**
- * The built-in suite: arithmetic chain problems in three disjoint splits,
+ * The built-in suite: arithmetic chain problems in two disjoint splits,
  * generated deterministically from a seed.
  *
- * - demo:  demonstrations for the supervised warm start (prompt + canonical response);
  * - train: the RL prompt pool;
  * - test:  held out for accuracy, overall and per level.
  *
  * Each level has its own random stream, and a level's problems are dealt to
- * test first, then demo, then train, never repeating an expression: so the
- * splits are disjoint, and the test set does not change when the train or
- * demo sizes do.
+ * test first, then train, never repeating an expression: so the splits are
+ * disjoint, and the test set does not change when the train size does.
+ * Demonstrations for the warm start are drawn fresh from the same generator
+ * outside both splits (demos.ts).
  *
  * Level mixes (weights over levels 1..6), fixed here before any comparison:
  * - "natural":    equal over levels 2..6 and a third of that for level 1,
@@ -25,7 +25,7 @@ import { ConfigError, GvmError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { MAX_LEVEL, MIN_LEVEL, MAX_VALUE, generateProblem, type ArithProblem } from "./arith.js";
 
-export type Split = "demo" | "train" | "test";
+export type Split = "train" | "test";
 export type MixName = "natural" | "levels" | "paper-like";
 /** A named mix or explicit non-negative weights for levels 1..6. */
 export type Mix = MixName | readonly number[];
@@ -41,14 +41,10 @@ const NAMED_MIXES: Record<MixName, readonly number[]> = {
 export interface SuiteOptions {
   /** Seed of every random choice; the same options give the same suite. */
   seed: number;
-  /** Problems in the warm-start demonstration split. */
-  demoSize: number;
   /** Problems in the RL training pool. */
   trainSize: number;
   /** Problems in the test split. */
   testSize: number;
-  /** Level mix of the demonstrations. */
-  demoMix: Mix;
   /** Level mix of the training pool ("natural" or "paper-like" are the two regimes). */
   trainMix: Mix;
   /** Level mix of the test split. */
@@ -65,7 +61,6 @@ export interface SuiteProblem extends ArithProblem {
 
 export interface TaskSuite {
   readonly options: SuiteOptions;
-  readonly demo: readonly SuiteProblem[];
   readonly train: readonly SuiteProblem[];
   readonly test: readonly SuiteProblem[];
 }
@@ -81,10 +76,8 @@ const size = z.number().int("must be an integer").min(0, "must be >= 0");
 const optionsSchema = z
   .object({
     seed: z.number().int("must be an integer").default(0),
-    demoSize: size.default(200),
     trainSize: size.default(1000),
     testSize: size.default(300),
-    demoMix: mixSchema.default([0, 1, 1, 1, 1, 0]),
     trainMix: mixSchema.default("natural"),
     testMix: mixSchema.default("levels"),
     maxValue: z.number().int("must be an integer").min(10, "must be >= 10").default(MAX_VALUE),
@@ -143,7 +136,7 @@ class LevelStream {
     }
     throw new ConfigError(
       `task suite: level ${this.level} ran out of distinct problems after ${this.seen.size}; ` +
-        "lower demoSize/trainSize/testSize or give this level less weight in the mixes",
+        "lower trainSize/testSize or give this level less weight in the mixes",
     );
   }
 }
@@ -153,10 +146,9 @@ export function buildSuite(rawOptions: Partial<SuiteOptions> = {}): TaskSuite {
   const options = parseSuiteOptions(rawOptions);
   const splits: [Split, number, Mix][] = [
     ["test", options.testSize, options.testMix],
-    ["demo", options.demoSize, options.demoMix],
     ["train", options.trainSize, options.trainMix],
   ];
-  const drawn: Record<Split, ArithProblem[]> = { demo: [], train: [], test: [] };
+  const drawn: Record<Split, ArithProblem[]> = { train: [], test: [] };
   LEVELS.forEach((level, li) => {
     const stream = new LevelStream(options.seed, level, options.maxValue);
     for (const [split, count, mix] of splits) {
@@ -167,7 +159,7 @@ export function buildSuite(rawOptions: Partial<SuiteOptions> = {}): TaskSuite {
   const order = new Rng(options.seed).fork(1000);
   const finish = (split: Split): SuiteProblem[] =>
     order.shuffle(drawn[split]).map((p, i) => ({ ...p, id: `${split}-${i}`, split }));
-  return { options, test: finish("test"), demo: finish("demo"), train: finish("train") };
+  return { options, test: finish("test"), train: finish("train") };
 }
 
 export interface LevelLengths {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { MAX_VALUE, generateProblem } from "./arith.js";
+import { MAX_VALUE, generateProblem, renderDemonstration } from "./arith.js";
 import { checkAnswer, exactMatchReward, extractLastBoxed } from "./check.js";
+import { DemoSource } from "./demos.js";
 import { LEVELS, buildSuite, lengthStats, levelCounts, maxBytesBound, problemBytes } from "./suite.js";
 
 /** Evaluates + - * with ordinary precedence and parentheses: an oracle independent of the generator. */
@@ -44,7 +45,7 @@ function evaluate(text: string): number {
 }
 
 const suite = buildSuite({ seed: 7 });
-const all = [...suite.demo, ...suite.train, ...suite.test];
+const all = [...suite.train, ...suite.test];
 
 describe("arithmetic problems", () => {
   it("mean under ordinary precedence what their chain computes, and their responses show every step", () => {
@@ -110,16 +111,15 @@ describe("the suite", () => {
     expect(new Set(all.map((p) => p.id)).size).toBe(all.length);
   });
 
-  it("keeps the test split fixed when the train or demo sizes change", () => {
-    const other = buildSuite({ seed: 7, trainSize: 400, demoSize: 50 });
+  it("keeps the test split fixed when the train size changes", () => {
+    const other = buildSuite({ seed: 7, trainSize: 400 });
     expect(new Set(other.test.map((p) => p.expression))).toEqual(new Set(suite.test.map((p) => p.expression)));
   });
 
-  it("follows the level mixes: natural 1:3:3:3:3:3, levels equal, paper-like 1:11:2:2:2:12, demos on levels 2-5", () => {
+  it("follows the level mixes: natural 1:3:3:3:3:3, levels equal, paper-like 1:11:2:2:2:12", () => {
     const perLevel = (ps: readonly { level: number }[]) => LEVELS.map((l) => ps.filter((p) => p.level === l).length);
     expect(perLevel(suite.train)).toEqual([63, 188, 188, 187, 187, 187]);
     expect(perLevel(suite.test)).toEqual([50, 50, 50, 50, 50, 50]);
-    expect(perLevel(suite.demo)).toEqual([0, 50, 50, 50, 50, 0]);
     const paper = buildSuite({ seed: 7, trainMix: "paper-like", trainSize: 900 });
     expect(perLevel(paper.train)).toEqual([30, 330, 60, 60, 60, 360]);
     expect(levelCounts(7, "levels")).toEqual([2, 1, 1, 1, 1, 1]);
@@ -127,7 +127,7 @@ describe("the suite", () => {
   });
 
   it("says when a level runs out of distinct problems", () => {
-    expect(() => buildSuite({ trainSize: 0, demoSize: 0, testSize: 200, testMix: [1, 0, 0, 0, 0, 0] })).toThrow(
+    expect(() => buildSuite({ trainSize: 0, testSize: 200, testMix: [1, 0, 0, 0, 0, 0] })).toThrow(
       /level 1 ran out of distinct problems after 1[0-9]{2}/,
     );
   });
@@ -137,6 +137,84 @@ describe("the suite", () => {
     expect(() => buildSuite({ trainMix: [1, 2] })).toThrow(/trainMix/);
     expect(() => buildSuite({ trainMix: "hard" as "natural" })).toThrow(/trainMix/);
     expect(() => buildSuite({ sead: 1 } as object)).toThrow(/unknown option/);
+  });
+});
+
+/** The result of one written step "a op b", evaluated independently of the generator. */
+function stepValue(line: string): { left: number; value: number; result: number } {
+  const m = /^(\d+)([-+*])(\d+)=(-?\d+)$/.exec(line);
+  if (!m) throw new Error(`not a step: ${line}`);
+  return { left: Number(m[1]), value: evaluate(`${m[1]}${m[2]}${m[3]}`), result: Number(m[4]) };
+}
+
+describe("demonstrations", () => {
+  it("slip at about slipRate per step, by a near miss the chain goes on from, and box the chain's own end", () => {
+    const rng = new Rng(11);
+    let steps = 0;
+    let slips = 0;
+    let wrongAnswers = 0;
+    for (let i = 0; i < 2000; i++) {
+      const p = generateProblem(rng, 1 + (i % 5));
+      const d = renderDemonstration(p, rng, 0.2);
+      const lines = d.response.split("\n");
+      expect(lines.length).toBe(p.ops + 1);
+      let prev = p.steps[0]?.left;
+      let counted = 0;
+      lines.slice(0, -1).forEach((line, k) => {
+        const s = stepValue(line);
+        expect(line.slice(String(s.left).length, String(s.left).length + 1)).toBe(p.steps[k]?.op);
+        expect(s.left).toBe(prev);
+        if (s.result !== s.value) {
+          counted++;
+          expect(Math.abs(s.result - s.value)).toBeGreaterThanOrEqual(1);
+          expect(Math.abs(s.result - s.value)).toBeLessThanOrEqual(2);
+        }
+        expect(s.result).toBeGreaterThanOrEqual(0);
+        expect(s.result).toBeLessThanOrEqual(MAX_VALUE);
+        prev = s.result;
+      });
+      expect(d.slips).toBe(counted);
+      expect(lines[p.ops]).toBe(`\\boxed{${prev}}`);
+      expect(checkAnswer(d.response, p.answer)).toBe(String(prev) === p.answer);
+      if (d.slips === 0) expect(d.response).toBe(p.response);
+      steps += p.ops;
+      slips += d.slips;
+      if (d.slips > 0) wrongAnswers++;
+    }
+    // A slip is skipped where no near miss keeps the chain in range, so the rate is a little under 0.2.
+    expect(slips / steps).toBeGreaterThan(0.15);
+    expect(slips / steps).toBeLessThan(0.21);
+    expect(wrongAnswers).toBeGreaterThan(0);
+  });
+
+  it("from a perfect teacher are the canonical responses", () => {
+    const rng = new Rng(5);
+    for (let i = 0; i < 200; i++) {
+      const p = generateProblem(rng, 1 + (i % 6));
+      expect(renderDemonstration(p, rng, 0).response).toBe(p.response);
+    }
+    expect(() => renderDemonstration(generateProblem(rng, 2), rng, 1)).toThrow(/slipRate 1/);
+  });
+
+  it("are drawn outside the test split and the RL pool, at the levels of their mix, reproducibly", () => {
+    const source = new DemoSource(suite, { mix: [1, 1, 0, 0, 2, 0], slipRate: 0.2 });
+    const reserved = new Set(all.map((p) => p.expression));
+    const demos = source.draw(new Rng(3), 3000);
+    for (const d of demos) expect(reserved.has(d.expression)).toBe(false);
+    const perLevel = LEVELS.map((l) => demos.filter((d) => d.level === l).length / demos.length);
+    expect(perLevel[0]).toBeCloseTo(0.25, 1);
+    expect(perLevel[1]).toBeCloseTo(0.25, 1);
+    expect(perLevel[2]).toBe(0);
+    expect(perLevel[4]).toBeCloseTo(0.5, 1);
+    expect(perLevel[5]).toBe(0);
+    expect(source.draw(new Rng(3), 50)).toEqual(demos.slice(0, 50));
+  });
+
+  it("say when a level has no problem left outside the splits", () => {
+    // Level 1 has 159 distinct problems at the default maxValue: a test split of all of them leaves none.
+    const full = buildSuite({ trainSize: 0, testSize: 159, testMix: [1, 0, 0, 0, 0, 0] });
+    const source = new DemoSource(full, { mix: [1, 0, 0, 0, 0, 0], slipRate: 0 });
+    expect(() => source.draw(new Rng(1), 200)).toThrow(/no level-1 problem is left outside the test split and the RL pool/);
   });
 });
 

@@ -34,8 +34,8 @@ export interface IterationContext {
   reward: (prompt: TrainPrompt, response: string) => 0 | 1;
   /** Online-estimator memory by prompt id (gvm-online only); updated in place. */
   online: Map<string, OnlinePromptState>;
-  /** Called whenever responses are generated (stage 1 and each step's fresh ones). */
-  onGenerated: (n: number) => void;
+  /** Called whenever responses are generated (stage 1 and each step's fresh ones), with their count and their tokens. */
+  onGenerated: (responses: number, tokens: number) => void;
   /** Called after each optimizer step with its statistics. */
   onStep: (stats: StepStats, extra: Pick<StepRecord, "acceptedFrac" | "responseLen" | "tokensPerSec">) => void;
 }
@@ -66,6 +66,11 @@ const LEARNER: Record<Method, { advantage: string; loss: "vanilla" | "plusplus";
  */
 function logitBudget(ctx: IterationContext, tokens: number): number {
   return Math.max(1, Math.min(tokens, Math.floor((1 << 26) / ctx.policy.config.vocabSize)));
+}
+
+/** Generated tokens of a batch of responses (stop tokens included: they were sampled too). */
+function tokenCount(out: readonly (readonly SampledResponse[])[]): number {
+  return out.reduce((n, rs) => rs.reduce((a, r) => a + r.tokens.length, n), 0);
 }
 
 function score(ctx: IterationContext, problem: TrainPrompt, responses: readonly SampledResponse[]): Scored[] {
@@ -155,7 +160,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     out = withLogprobs(ctx, prompts, out, time);
     stage1 = out.map((rs, i) => score(ctx, prompts[i] as TrainPrompt, rs));
     generated += m * rl.stage1;
-    ctx.onGenerated(m * rl.stage1);
+    ctx.onGenerated(m * rl.stage1, tokenCount(out));
     acceptRate = stage1.map((list) => list.filter((s) => s.reward === 1).length / rl.stage1);
     acceptedGenerated += stage1.flat().reduce((a, s) => a + s.reward, 0);
     if (strategy.needsGradNorms(options)) {
@@ -205,7 +210,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     acceptedGenerated += freshScored.flat().reduce((a, s) => a + s.reward, 0);
     stage2 += stepGenerated;
     generated += stepGenerated;
-    ctx.onGenerated(stepGenerated);
+    ctx.onGenerated(stepGenerated, tokenCount(out));
 
     if (usesOnline) {
       // Each prompt's fresh evidence feeds its online estimate (gradient norms only if the options use them).
@@ -240,24 +245,27 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
     });
     const stepAccepted = rewards.reduce((a: number, b) => a + b, 0);
     const responseLen = groups.flat().reduce((a, s) => a + s.response.tokens.length, 0) / Math.max(1, rewards.length);
-    t0 = performance.now();
-    const stats: StepStats =
-      items.length > 0
-        ? updateStep(ctx.policy, ctx.reference, ctx.opt, items, {
-            loss: learner.loss,
-            clip,
-            lossAgg: rl.lossAgg,
-            klCoef: rl.klCoef,
-            klEstimator: rl.klEstimator,
-            maxGradNorm: rl.maxGradNorm,
-            temperature: rl.temperature,
-            padId: ctx.padId,
-            microBatchTokens: logitBudget(ctx, 8192),
-          })
-        : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
-    const dt = (performance.now() - t0) / 1000;
-    time.update += dt;
-    ctx.onStep(stats, { acceptedFrac: stepAccepted / Math.max(1, rewards.length), responseLen, tokensPerSec: stats.tokens / Math.max(dt, 1e-9) });
+    // rl.epochs passes over the same responses (PPO epochs): the first at ratio 1, later ones clipped against the sampling policy.
+    for (let epoch = 0; epoch < rl.epochs; epoch++) {
+      t0 = performance.now();
+      const stats: StepStats =
+        items.length > 0
+          ? updateStep(ctx.policy, ctx.reference, ctx.opt, items, {
+              loss: learner.loss,
+              clip,
+              lossAgg: rl.lossAgg,
+              klCoef: rl.klCoef,
+              klEstimator: rl.klEstimator,
+              maxGradNorm: rl.maxGradNorm,
+              temperature: rl.temperature,
+              padId: ctx.padId,
+              microBatchTokens: logitBudget(ctx, 8192),
+            })
+          : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
+      const dt = (performance.now() - t0) / 1000;
+      time.update += dt;
+      ctx.onStep(stats, { acceptedFrac: stepAccepted / Math.max(1, rewards.length), responseLen, tokensPerSec: stats.tokens / Math.max(dt, 1e-9) });
+    }
   }
 
   return {

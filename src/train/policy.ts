@@ -73,7 +73,7 @@ export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite 
   if (files.dir === null) {
     if (!suite) throw new ConfigError("policy.kind builtin: the warm start needs the built-in suite's demonstrations");
     const tokenizer = new ByteTokenizer();
-    const warm = warmStart(c, suite.demo, tokenizer, log);
+    const warm = warmStart(c, suite, tokenizer, log);
     const model = resume ? loadModel(resume.dir) : warm.cached ? loadModel(warm.dir) : warm.model;
     return {
       kind: "builtin",

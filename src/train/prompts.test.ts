@@ -17,7 +17,7 @@ describe("prompt sources", () => {
   });
 
   it("the suite source keeps the suite's prompts, exact-match rewards and test set", () => {
-    const c = parseTrainConfig({ suite: { demoSize: 4, trainSize: 70, testSize: 12 } });
+    const c = parseTrainConfig({ suite: { trainSize: 70, testSize: 12 } });
     const suite = buildTaskSuite(c);
     const s = suitePromptSource(c, suite);
     expect(s.name).toBe("natural");
@@ -31,7 +31,7 @@ describe("prompt sources", () => {
   });
 
   it("refuses prompts that do not fit the context with maxNewTokens, naming the prompt", () => {
-    const c = parseTrainConfig({ suite: { demoSize: 4, trainSize: 70, testSize: 12 } });
+    const c = parseTrainConfig({ suite: { trainSize: 70, testSize: 12 } });
     const s = suitePromptSource(c, buildTaskSuite(c));
     const longest = Math.max(...s.train.map((p) => p.prompt.length)) + 1;
     expect(() => checkPromptLengths(s, new ByteTokenizer(), longest + 10, 10, "model.maxPositions")).not.toThrow();

@@ -47,6 +47,8 @@ export interface StepRecord {
   tokensPerSec: number;
   /** Generated responses so far, stage 1 included. */
   samples: number;
+  /** Response tokens generated so far, stage 1 and every other rollout included (absent in runs logged before tokens were counted). */
+  tokens?: number;
   /** Seconds of run time so far (sum over resumed segments). */
   wallclock: number;
 }
@@ -73,6 +75,8 @@ export interface IterationRecord {
   iter: number;
   step: number;
   samples: number;
+  /** Response tokens generated so far, stage 1 and every other rollout included (absent in runs logged before tokens were counted). */
+  tokens?: number;
   wallclock: number;
   stage1Samples: number;
   stage2Samples: number;
@@ -91,6 +95,8 @@ export interface EvalRecord {
   iter: number;
   step: number;
   samples: number;
+  /** Response tokens generated so far, stage 1 and every other rollout included (absent in runs logged before tokens were counted). */
+  tokens?: number;
   wallclock: number;
   /** Mean accuracy over problems (avg@k with k samples each, temperature as configured). */
   accuracy: number;

@@ -33,6 +33,8 @@ interface TrainerState {
   iter: number;
   step: number;
   samples: number;
+  /** Generated response tokens (0 when resuming a checkpoint written before they were counted). */
+  tokens: number;
   wallclock: number;
   online: Array<[string, OnlinePromptState]>;
 }
@@ -57,6 +59,8 @@ export interface TrainResult {
   finished: boolean;
   iterations: number;
   samples: number;
+  /** Generated response tokens. */
+  tokens: number;
   wallclock: number;
   evals: EvalRecord[];
 }
@@ -64,10 +68,8 @@ export interface TrainResult {
 export function buildTaskSuite(c: TrainConfig): TaskSuite {
   return buildSuite({
     seed: c.suite.seed,
-    demoSize: c.suite.demoSize,
     trainSize: c.suite.trainSize,
     testSize: c.suite.testSize,
-    demoMix: c.suite.demoMix,
     trainMix: c.suite.regime,
     testMix: "levels",
     maxValue: c.suite.maxValue,
@@ -112,11 +114,12 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   let state: TrainerState;
   if (resume) {
     state = JSON.parse(readFileSync(join(resume.dir, "trainer.json"), "utf8")) as TrainerState;
+    state.tokens ??= 0;
     log.info(`resuming ${c.runDir} after iteration ${state.iter} (${state.samples} responses so far)`);
   } else {
-    state = { iter: 0, step: 0, samples: 0, wallclock: 0, online: [] };
+    state = { iter: 0, step: 0, samples: 0, tokens: 0, wallclock: 0, online: [] };
   }
-  const opt = new T.AdamW(policy.model.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 });
+  const opt = new T.AdamW(policy.model.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 }, T.warmupConstant(c.rl.warmupSteps));
   if (resume) {
     const st = loadOptimizerState(resume.dir);
     if (!st) throw new TrainError(`${resume.dir}: checkpoint has no optimizer.safetensors`);
@@ -142,7 +145,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     const r = await evaluateTestSet(evalSampler, test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, bar ?? undefined);
     bar?.finish();
     const template = { system: test.template.system, instruction: test.template.instruction, chat: test.chat };
-    const rec: EvalRecord = { kind: "eval", iter: state.iter, step: state.step, samples: state.samples, wallclock: state.wallclock, accuracy: r.accuracy, ci: r.ci, byLevel: r.byLevel, k: c.eval.k, set: test.set, problems: test.problems.length, template };
+    const rec: EvalRecord = { kind: "eval", iter: state.iter, step: state.step, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, accuracy: r.accuracy, ci: r.ci, byLevel: r.byLevel, k: c.eval.k, set: test.set, problems: test.problems.length, template };
     run.appendMetrics({ ...rec });
     for (const p of r.records.slice(0, 2)) {
       const first = p.responses[0];
@@ -186,12 +189,13 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     const prompts = promptsFor<TrainPrompt>(c, source.train, iter);
     const res = await runIteration(
       { config: c, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online,
-        onGenerated: (n) => {
-          state.samples += n;
+        onGenerated: (responses, tokens) => {
+          state.samples += responses;
+          state.tokens += tokens;
         },
         onStep: (stats, extra) => {
           state.step++;
-          const rec: StepRecord = { kind: "step", iter, step: state.step, loss: stats.loss, kl: stats.kl, entropy: stats.entropy, clipFrac: stats.clipFrac, gradNorm: stats.gradNorm, lr: opt.currentLr(), ...extra, samples: state.samples, wallclock: state.wallclock + (performance.now() - t0) / 1000 };
+          const rec: StepRecord = { kind: "step", iter, step: state.step, loss: stats.loss, kl: stats.kl, entropy: stats.entropy, clipFrac: stats.clipFrac, gradNorm: stats.gradNorm, lr: opt.currentLr(), ...extra, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock + (performance.now() - t0) / 1000 };
           run.appendMetrics({ ...rec });
         } },
       iter,
@@ -199,7 +203,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     );
     state.iter = iter;
     state.wallclock += (performance.now() - t0) / 1000;
-    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation };
+    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation };
     for (const ex of res.examples) run.appendSample({ iter, ...ex });
     const ckpt = await saveIteration();
     let evalTime = 0;
@@ -211,5 +215,5 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
     bar?.tick(1, `reward ${res.trainReward.toFixed(2)} samples ${state.samples}`);
   }
   bar?.finish();
-  return { runDir: c.runDir, finished: done(), iterations: state.iter, samples: state.samples, wallclock: state.wallclock, evals };
+  return { runDir: c.runDir, finished: done(), iterations: state.iter, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, evals };
 }

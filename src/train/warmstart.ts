@@ -1,7 +1,9 @@
 /**
  * The supervised warm start: a freshly initialised byte-level Llama trained
- * on the suite's demonstrations (prompt + worked response + EOS, loss on the
- * response only), so RL starts from a policy that sometimes solves problems.
+ * on demonstrations drawn fresh for every batch outside the suite's splits
+ * (prompt + worked response + EOS, loss on the response only), from a
+ * teacher that slips now and then, so RL starts from a policy that knows
+ * the steps but samples slips it can learn to avoid.
  * The result is cached by a hash of everything that determines it, so
  * repeated runs (seeds, strategies) skip it.
  */
@@ -9,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ByteTokenizer, LlamaModel, loadModel, type ModelConfig, packSequences, parseModelConfig, saveCheckpoint } from "../model/index.js";
-import type { SuiteProblem } from "../tasks/index.js";
+import { DemoSource, type TaskSuite } from "../tasks/index.js";
 import * as T from "../tensor/index.js";
 import type { Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
@@ -36,7 +38,7 @@ export function modelConfigFor(c: TrainConfig, tok: ByteTokenizer): ModelConfig 
 /** Where the warm start for this config is cached. */
 export function warmStartDir(c: TrainConfig): string {
   const key = createHash("sha256")
-    .update(JSON.stringify({ model: c.model, suite: { seed: c.suite.seed, demoSize: c.suite.demoSize, demoMix: c.suite.demoMix, testSize: c.suite.testSize, maxValue: c.suite.maxValue }, warm: { ...c.warmStart, cacheDir: null }, seed: c.seed, v: 2 }))
+    .update(JSON.stringify({ model: c.model, suite: c.suite, warm: { ...c.warmStart, cacheDir: null }, seed: c.seed, v: 4 }))
     .digest("hex")
     .slice(0, 16);
   const root = c.warmStart.cacheDir ?? join(dirname(resolve(c.runDir)), ".cache");
@@ -44,7 +46,7 @@ export function warmStartDir(c: TrainConfig): string {
 }
 
 /** Loads the cached warm start or trains and caches it. */
-export function warmStart(c: TrainConfig, demos: readonly SuiteProblem[], tok: ByteTokenizer, log: Logger): { model: LlamaModel; cached: boolean; dir: string } {
+export function warmStart(c: TrainConfig, suite: TaskSuite, tok: ByteTokenizer, log: Logger): { model: LlamaModel; cached: boolean; dir: string } {
   const dir = warmStartDir(c);
   if (existsSync(join(dir, "model.safetensors"))) {
     log.info(`warm start: using cached ${dir}`);
@@ -53,11 +55,11 @@ export function warmStart(c: TrainConfig, demos: readonly SuiteProblem[], tok: B
   const model = LlamaModel.init(modelConfigFor(c, tok), Rng.derive(c.seed, 0x77a1));
   const w = c.warmStart;
   const opt = new T.AdamW(model.params, { lr: w.lr, weightDecay: 0.01 }, T.warmupCosine(Math.min(20, w.steps), w.steps));
-  const examples = demos.map((p) => ({ prompt: [tok.bosId, ...tok.encode(p.prompt)], response: [...tok.encode(p.response), ByteTokenizer.EOS] }));
+  const clean = new DemoSource(suite, { mix: w.demoMix, slipRate: 0 });
+  const slipping = new DemoSource(suite, { mix: w.demoMix, slipRate: w.slipRate });
   const bar = new ProgressBar("warm start", w.steps, { unit: "step" });
   for (let step = 0; step < w.steps; step++) {
-    const rng = Rng.derive(c.seed, 0x77a2, step);
-    const batch = Array.from({ length: Math.min(w.batchSize, examples.length) }, () => examples[rng.int(examples.length)] as (typeof examples)[0]);
+    const batch = (step < w.cleanSteps ? clean : slipping).draw(Rng.derive(c.seed, 0x77a2, step), w.batchSize).map((d) => ({ prompt: [tok.bosId, ...tok.encode(d.prompt)], response: [...tok.encode(d.response), ByteTokenizer.EOS] }));
     const packed = packSequences(batch, tok.padId);
     opt.zeroGrad();
     const loss = T.tidy(() => {
