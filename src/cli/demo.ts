@@ -1,101 +1,80 @@
 /**
  * `gvm demo`: what `npm start` runs. A cached supervised warm start, then
- * RAFT++ with uniform allocation and with the default GVM strategy under the
- * same budget of generated responses, and a table of test accuracy against
- * responses and wall-clock, responses needed to reach a target accuracy,
- * and final accuracy. Runs are resumable: a second `npm start` reuses
- * finished runs and only prints the table.
+ * one learner twice under the same budget of generated responses, with
+ * uniform allocation and with a GVM strategy, on the same warm start,
+ * prompts and evaluation dice; then the comparison (report/versus.ts) as
+ * text or one JSON object. Runs are resumable: a second `npm start` reuses
+ * finished runs and only prints the comparison.
  */
-import { costToTarget, summarize } from "../report/compare.js";
-import { experimentConfig } from "../train/presets.js";
-import type { EvalRecord } from "../train/records.js";
+import { formatVersus, type RunIdentity, versus } from "../report/versus.js";
+import { type Method, METHODS, RL_DEFAULT_STRATEGY } from "../train/config.js";
+import { experimentConfig, REGIMES, type Regime } from "../train/presets.js";
 import { train } from "../train/trainer.js";
+import { parseOverride } from "../util/config.js";
 import { defaultLogger } from "../util/log.js";
 import { type Command, parseOptions } from "./command.js";
 
-/** The GVM strategy the demo compares with uniform: the training default (see docs/training.md for why). */
-export const DEMO_DEFAULT_STRATEGY = "gvm-ponly";
-
-function fmt(x: number | null, digits = 3): string {
-  return x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
-}
-
 export const demoCommand: Command = {
   name: "demo",
-  summary: "GVM vs uniform sampling with RAFT++ on the built-in suite (what `npm start` runs).",
+  summary: "Uniform vs GVM allocation on the built-in suite, one learner, one seed (what `npm start` runs).",
   help: [
-    "Usage: gvm demo [--out DIR] [--regime natural|paper-like] [--strategy NAME] [--seed S]",
+    "Usage: gvm demo [--out DIR] [--method raftpp|grpo|raft] [--strategy NAME] [--regime natural|paper-like] [--seed S] [--set FIELD=VALUE ...] [--json]",
     "",
     "Warm-starts a small byte-level Llama on arithmetic demonstrations (cached), then",
-    "trains it with RAFT++ twice under the same budget of generated responses: uniform",
-    "allocation, and the default GVM strategy. Prints test accuracy against generated",
-    "responses and wall-clock, the responses each needed to reach the uniform run's",
-    "final accuracy, and final accuracies. Every generated response counts, stage 1 included.",
+    "trains it with RL twice under the same budget of generated responses: uniform",
+    "allocation, and a GVM strategy. Prints test accuracy against generated responses,",
+    "tokens and wall-clock for both runs, accuracy per level at the start and the end,",
+    "what each run spent to reach the uniform run's final accuracy, and a verdict.",
+    "Every generated response counts, stage 1 included.",
     "",
     "Options:",
     "  --out DIR          where runs go (default runs/demo); rerunning resumes or reuses them",
+    "  --method M         learner: raftpp (default), grpo or raft",
+    `  --strategy NAME    the strategy compared with uniform (default ${RL_DEFAULT_STRATEGY})`,
     "  --regime R         natural (default) or paper-like prompt pool",
-    `  --strategy NAME    the GVM strategy to compare (default ${DEMO_DEFAULT_STRATEGY})`,
-    "  --seed S           run seed (default 0)",
+    "  --seed S           run seed: warm start, prompt order, samples (default 0)",
+    "  --set FIELD=VALUE  override a field of the experiment preset, e.g. --set rl.iterations=8 (repeatable;",
+    "                     the runs then differ from the figures in docs/training.md)",
+    "  --json             print one JSON object instead of the tables",
     "",
-    "Example:",
-    "  gvm demo --regime paper-like",
+    "Examples:",
+    "  gvm demo --seed 1",
+    "  gvm demo --method grpo --regime paper-like --json",
   ].join("\n"),
   async run(argv, io) {
-    const { values } = parseOptions("demo", argv, { out: { type: "string" }, regime: { type: "string" }, strategy: { type: "string" }, seed: { type: "string" } });
+    const { values } = parseOptions("demo", argv, {
+      out: { type: "string" },
+      method: { type: "string" },
+      strategy: { type: "string" },
+      regime: { type: "string" },
+      seed: { type: "string" },
+      set: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    });
     const out = values.out ?? "runs/demo";
     const regime = values.regime ?? "natural";
-    if (regime !== "natural" && regime !== "paper-like") return usage(io, `--regime must be natural or paper-like, got ${JSON.stringify(regime)}`);
+    if (!REGIMES.includes(regime as Regime)) return usage(io, `--regime must be one of ${REGIMES.join(", ")}, got ${JSON.stringify(regime)}`);
+    const method = values.method ?? "raftpp";
+    if (!METHODS.includes(method as Method)) return usage(io, `--method must be one of ${METHODS.join(", ")}, got ${JSON.stringify(method)}`);
     const seed = Number(values.seed ?? 0);
-    if (!Number.isInteger(seed)) return usage(io, `--seed must be an integer, got ${JSON.stringify(values.seed)}`);
-    const strategies = ["uniform", values.strategy ?? DEMO_DEFAULT_STRATEGY];
+    if (values.seed?.trim() === "" || !Number.isInteger(seed)) return usage(io, `--seed must be an integer, got ${JSON.stringify(values.seed)}`);
+    const strategy = values.strategy ?? RL_DEFAULT_STRATEGY;
+    if (strategy === "uniform") return usage(io, "--strategy must be other than uniform, the baseline it is compared with");
+    const overrides: Record<string, unknown> = {};
+    for (const o of values.set ?? []) {
+      const { path, value } = parseOverride(o);
+      overrides[path.join(".")] = value;
+    }
     const log = defaultLogger();
-    const curves = new Map<string, EvalRecord[][]>();
-    for (const s of strategies) {
-      const c = experimentConfig({ method: "raftpp", strategy: s, regime, seed, out });
-      log.info(`\n== RAFT++ with ${s} allocation (${c.runDir})`);
-      const r = await train(c);
-      curves.set(c.label ?? s, [r.evals]);
+    const runs: Array<{ id: RunIdentity; evals: Awaited<ReturnType<typeof train>>["evals"] }> = [];
+    for (const s of ["uniform", strategy]) {
+      const c = experimentConfig({ method: method as Method, strategy: s, regime: regime as Regime, seed, out, overrides });
+      log.info(`\n== ${c.label} (${c.runDir})`);
+      const r = await train(c, { progress: values.json !== true });
+      runs.push({ id: { label: c.label ?? s, method, strategy: s, seed, regime }, evals: r.evals });
     }
-    const [base, gvm] = [...curves.values()].map((c) => c[0] as EvalRecord[]);
-    const target = (base as EvalRecord[])[(base as EvalRecord[]).length - 1]?.accuracy ?? 0;
-    const summaries = summarize(curves, target);
-    const labels = [...curves.keys()];
-    const lines: string[] = [];
-    lines.push("", `Test accuracy (avg@k over ${300} test problems, common random numbers) against generated responses:`);
-    lines.push(`${"responses".padStart(10)} ${"sec".padStart(6)}  ${labels[0]?.padEnd(12)} | ${"responses".padStart(10)} ${"sec".padStart(6)}  ${labels[1]}`);
-    const rows = Math.max((base as EvalRecord[]).length, (gvm as EvalRecord[]).length);
-    for (let i = 0; i < rows; i++) {
-      const a = (base as EvalRecord[])[i];
-      const b = (gvm as EvalRecord[])[i];
-      const cell = (e: EvalRecord | undefined) => (e ? `${String(e.samples).padStart(10)} ${e.wallclock.toFixed(0).padStart(6)}  ${e.accuracy.toFixed(3).padEnd(12)}` : " ".repeat(30));
-      lines.push(`${cell(a)} | ${cell(b)}`);
-    }
-    lines.push("", `Target: the uniform run's final accuracy, ${target.toFixed(3)}.`);
-    lines.push(`${"".padEnd(24)}${labels.map((l) => l.padStart(18)).join("")}`);
-    const row = (name: string, f: (i: number) => string) => lines.push(`${name.padEnd(24)}${labels.map((_, i) => f(i).padStart(18)).join("")}`);
-    row("final accuracy", (i) => `${fmt(summaries[i]?.finalAccuracy ?? null)} [${fmt(summaries[i]?.finalCi[0] ?? null, 2)},${fmt(summaries[i]?.finalCi[1] ?? null, 2)}]`);
-    row("responses generated", (i) => String(summaries[i]?.totalSamples ?? "-"));
-    row("responses to target", (i) => fmt(costToTarget([...(curves.get(labels[i] as string)?.[0] ?? [])], target, "samples"), 0));
-    row("seconds to target", (i) => fmt(costToTarget([...(curves.get(labels[i] as string)?.[0] ?? [])], target, "wallclock"), 0));
-    row("update steps to target", (i) => fmt(costToTarget([...(curves.get(labels[i] as string)?.[0] ?? [])], target, "step"), 1));
-    const ratio = (axis: "samples" | "wallclock" | "step") => {
-      const u = costToTarget(base as EvalRecord[], target, axis);
-      const g = costToTarget(gvm as EvalRecord[], target, axis);
-      return u !== null && g !== null && g > 0 ? (u / g).toFixed(2) : "-";
-    };
-    if (ratio("samples") === "-") lines.push("", `${labels[1]} did not reach the target within the budget.`);
-    else lines.push("", `${labels[1]} vs uniform to reach the target: ${ratio("samples")}x fewer responses, ${ratio("wallclock")}x less wall-clock, ${ratio("step")}x fewer update steps (>1 = ${labels[1]} cheaper).`);
-    const [ua, ga] = [summaries[0], summaries[1]];
-    if (ua && ga) {
-      const overlap = ua.finalCi[0] <= ga.finalCi[1] && ga.finalCi[0] <= ua.finalCi[1];
-      lines.push(
-        overlap
-          ? "The final accuracies' 95% intervals overlap: on this run the two are tied within evaluation noise, and the ratios above are noise too. Multi-seed figures: docs/training.md (npm run bench:gvm)."
-          : `The final accuracies differ beyond their 95% intervals (${fmt(ga.finalAccuracy - ua.finalAccuracy)}). One seed; multi-seed figures: docs/training.md (npm run bench:gvm).`,
-      );
-    }
-    io.stdout.write(`${lines.join("\n")}\n`);
+    const v = versus(runs[0] as (typeof runs)[0], runs[1] as (typeof runs)[0]);
+    io.stdout.write(values.json ? `${JSON.stringify(v)}\n` : `\n${formatVersus(v)}\n`);
     return 0;
   },
 };

@@ -6,20 +6,24 @@
  */
 import type { EvalRecord } from "../train/records.js";
 
-export type CostAxis = "samples" | "wallclock" | "step";
+export type CostAxis = "samples" | "tokens" | "wallclock" | "step";
+
+/** A record's position on an axis; NaN for tokens in runs logged before they were counted. */
+function at(e: EvalRecord, axis: CostAxis): number {
+  return axis === "tokens" ? (e.tokens ?? Number.NaN) : e[axis];
+}
 
 /**
  * The cost at which the accuracy curve first reaches `target`, interpolated
  * linearly between the last evaluation below it and the first at or above
- * it; null if it never does. evals: in run order.
+ * it; null if it never does (or the axis was not logged). evals: in run order.
  */
 export function costToTarget(evals: readonly EvalRecord[], target: number, axis: CostAxis): number | null {
   let prev: EvalRecord | null = null;
   for (const e of evals) {
     if (e.accuracy >= target) {
-      if (prev === null || prev.accuracy >= target) return e[axis];
-      const f = (target - prev.accuracy) / (e.accuracy - prev.accuracy);
-      return prev[axis] + f * (e[axis] - prev[axis]);
+      const cost = prev === null || prev.accuracy >= target ? at(e, axis) : at(prev, axis) + ((target - prev.accuracy) / (e.accuracy - prev.accuracy)) * (at(e, axis) - at(prev, axis));
+      return Number.isFinite(cost) ? cost : null;
     }
     prev = e;
   }
@@ -61,7 +65,7 @@ export function summarize(groups: ReadonlyMap<string, readonly (readonly EvalRec
     const finalCi: [number, number] = accs.length >= 2 ? tInterval(accs) : only ? [only.ci[0], only.ci[1]] : [Number.NaN, Number.NaN];
     const toTarget = {} as Record<CostAxis, (number | null)[]>;
     const medianToTarget = {} as Record<CostAxis, number | null>;
-    for (const axis of ["samples", "wallclock", "step"] as const) {
+    for (const axis of ["samples", "tokens", "wallclock", "step"] as const) {
       toTarget[axis] = runs.map((r) => costToTarget(r, target, axis));
       const reached = toTarget[axis].filter((x): x is number => x !== null);
       medianToTarget[axis] = reached.length > 0 && reached.length * 2 > runs.length ? median(reached) : null;
