@@ -97,7 +97,7 @@ for (const regime of regimes) {
         targets: targets.map((t) => round(t)),
         seeds_where_uniform_improved: `${informative.filter(Boolean).length}/${list.length}`,
       };
-      for (const axis of ["step", "samples", "wallclock"] as const) {
+      for (const axis of ["step", "samples", "tokens", "wallclock"] as const) {
         const costs: (number | null)[] = [];
         const ratios: number[] = [];
         list.forEach((r, i) => {
@@ -114,6 +114,19 @@ for (const regime of regimes) {
           uniform_over_this: { median: ratios.length ? round(median(ratios), 2) : null, min: ratios.length ? round(Math.min(...ratios), 2) : null, max: ratios.length ? round(Math.max(...ratios), 2) : null },
         };
       }
+      // What RL itself bought: each seed's gain over its warm start, overall and per level.
+      const gains = list.map((r) => final(r) - initial(r));
+      const gci = gains.length >= 2 ? tInterval(gains) : [Number.NaN, Number.NaN];
+      const levelKeys = Object.keys(list[0]?.evals[0]?.byLevel ?? {});
+      const meanLevel = (pick: (r: RunData) => EvalRecord | undefined, l: string) => round(list.reduce((a, r) => a + (pick(r)?.byLevel[l] ?? Number.NaN), 0) / list.length);
+      line.gain = {
+        start_per_seed: list.map((r) => round(initial(r))),
+        final_per_seed: list.map((r) => round(final(r))),
+        mean: round(gains.reduce((a, b) => a + b, 0) / gains.length),
+        ci95: [round(gci[0] as number), round(gci[1] as number)],
+        seeds_below_start: gains.filter((g) => g < 0).length,
+        by_level: Object.fromEntries(levelKeys.map((l) => [l, { start: meanLevel((r) => r.evals[0], l), final: meanLevel((r) => r.evals[r.evals.length - 1], l) }])),
+      };
       const finals = list.map(final);
       const diffs = finals.map((f, i) => f - final(uniform[i] as RunData));
       const ci = diffs.length >= 2 ? tInterval(diffs) : [Number.NaN, Number.NaN];
@@ -133,8 +146,9 @@ for (const regime of regimes) {
       process.stdout.write(`${JSON.stringify(line)}\n`);
       const ratio = (axis: string) => (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null } }).uniform_over_this.median;
       const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
+      const gain = line.gain as { mean: number; ci95: number[] };
       table.push(
-        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}`,
+        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}`,
       );
     }
   }
