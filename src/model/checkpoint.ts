@@ -6,12 +6,17 @@
  *
  * A checkpoint directory is written whole into a temporary sibling and
  * renamed into place, so a crash leaves the previous checkpoint or the new
- * one, never a mix.
+ * one, never a mix. Beside the files goes a SHA-256 manifest
+ * (checksums.sha256), checked on load, and weights or moments that are not
+ * finite are refused: a damaged checkpoint fails by name instead of
+ * training on NaN.
  */
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type AdamWState, Tensor } from "../tensor/index.js";
 import { atomicWrite } from "../util/atomic.js";
+import { ChecksumError, verifyFiles, writeManifest } from "../util/checksums.js";
+import { fileError } from "../util/errors.js";
 import { configJson, type ModelConfig, parseModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
 import { LlamaModel, parameterShapes } from "./llama.js";
@@ -31,33 +36,73 @@ export interface SaveOptions {
   extraFiles?: Record<string, string>;
 }
 
-/** Writes a complete checkpoint directory atomically (replacing an existing one). */
+/**
+ * Writes a complete checkpoint directory atomically (replacing an existing
+ * one), with its checksum manifest; on failure no temporary is left behind.
+ */
 export function saveCheckpoint(dir: string, model: LlamaModel, options: SaveOptions = {}): void {
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  atomicWrite(join(tmp, "config.json"), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
-  const weights = new Map<string, StTensor>();
-  for (const name of parameterShapes(model.config).keys()) {
-    const t = model.params.get(name) as Tensor;
-    weights.set(name, { shape: [...t.shape], data: t.data });
+  try {
+    atomicWrite(join(tmp, "config.json"), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
+    const weights = new Map<string, StTensor>();
+    for (const name of parameterShapes(model.config).keys()) {
+      const t = model.params.get(name) as Tensor;
+      weights.set(name, { shape: [...t.shape], data: t.data });
+    }
+    writeSafetensors(join(tmp, "model.safetensors"), weights, { dtype: options.dtype ?? "F32", metadata: { format: "pt" } });
+    if (options.optimizer) {
+      const st = new Map<string, StTensor>();
+      for (const [name, m] of options.optimizer.m) st.set(`m.${name}`, { shape: [m.length], data: m });
+      for (const [name, v] of options.optimizer.v) st.set(`v.${name}`, { shape: [v.length], data: v });
+      writeSafetensors(join(tmp, "optimizer.safetensors"), st, { metadata: { step: String(options.optimizer.step) } });
+    }
+    for (const [name, text] of Object.entries(options.extraFiles ?? {})) atomicWrite(join(tmp, name), text);
+    writeManifest(tmp);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
   }
-  writeSafetensors(join(tmp, "model.safetensors"), weights, { dtype: options.dtype ?? "F32", metadata: { format: "pt" } });
-  if (options.optimizer) {
-    const st = new Map<string, StTensor>();
-    for (const [name, m] of options.optimizer.m) st.set(`m.${name}`, { shape: [m.length], data: m });
-    for (const [name, v] of options.optimizer.v) st.set(`v.${name}`, { shape: [v.length], data: v });
-    writeSafetensors(join(tmp, "optimizer.safetensors"), st, { metadata: { step: String(options.optimizer.step) } });
+  try {
+    if (existsSync(dir)) {
+      const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
+      rmSync(old, { recursive: true, force: true });
+      renameSync(dir, old);
+      renameSync(tmp, dir);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(tmp, dir);
+    }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw fileError("write checkpoint", dir, err);
   }
-  for (const [name, text] of Object.entries(options.extraFiles ?? {})) atomicWrite(join(tmp, name), text);
-  if (existsSync(dir)) {
-    const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
-    rmSync(old, { recursive: true, force: true });
-    renameSync(dir, old);
-    renameSync(tmp, dir);
-    rmSync(old, { recursive: true, force: true });
-  } else {
-    renameSync(tmp, dir);
+}
+
+/**
+ * Checks files of a checkpoint against its manifest (none: written before
+ * manifests, not checked); a mismatch is a CheckpointError naming the file.
+ */
+export function verifyCheckpointFiles(dir: string, names: readonly string[]): void {
+  try {
+    verifyFiles(dir, names);
+  } catch (err) {
+    if (err instanceof ChecksumError) throw new CheckpointError(err.message, { cause: err });
+    throw err;
   }
+}
+
+/** Refuses NaN and infinities: a checkpoint holding them would train (and evaluate) on garbage without a word. */
+function checkFinite(file: string, name: string, data: Float32Array): void {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i] as number)) {
+      if (count === 0) first = i;
+      count++;
+    }
+  }
+  if (count > 0) throw new CheckpointError(`${file}: tensor ${name} has ${count} non-finite values (first: ${data[first]} at index ${first})`);
 }
 
 /** Reads and validates config.json of a model directory. */
@@ -98,16 +143,22 @@ function weightFiles(dir: string): string[] {
 
 /**
  * Loads a model directory. Missing, unexpected and mis-shaped tensors are
- * reported together in one error that lists every one of them.
+ * reported together in one error that lists every one of them; files that
+ * fail the manifest and non-finite weights are refused by file and tensor.
  */
 export function loadModel(dir: string): LlamaModel {
+  verifyCheckpointFiles(dir, ["config.json"]);
   const config = loadConfig(dir);
   const expected = parameterShapes(config);
+  const files = weightFiles(dir);
+  const index = join(dir, "model.safetensors.index.json");
+  verifyCheckpointFiles(dir, [...files.map((f) => basename(f)), ...(existsSync(index) ? [basename(index)] : [])]);
   const found = new Map<string, StTensor>();
   const where = new Map<string, string>();
-  for (const file of weightFiles(dir)) {
+  for (const file of files) {
     for (const [name, t] of readSafetensors(file)) {
       if (IGNORED.test(name)) continue;
+      checkFinite(file, name, t.data);
       found.set(name, t);
       where.set(name, file);
     }
@@ -134,10 +185,12 @@ export function loadModel(dir: string): LlamaModel {
 export function loadOptimizerState(dir: string): AdamWState | null {
   const path = join(dir, "optimizer.safetensors");
   if (!existsSync(path)) return null;
+  verifyCheckpointFiles(dir, ["optimizer.safetensors"]);
   const st = readSafetensors(path);
   const m = new Map<string, Float32Array>();
   const v = new Map<string, Float32Array>();
   for (const [name, t] of st) {
+    checkFinite(path, name, t.data);
     if (name.startsWith("m.")) m.set(name.slice(2), t.data);
     else if (name.startsWith("v.")) v.set(name.slice(2), t.data);
     else throw new CheckpointError(`${path}: unexpected tensor ${name} (expected m.<param> or v.<param>)`);

@@ -5,7 +5,7 @@ export { LlamaModel, parameterShapes, type ForwardOptions } from "./llama.js";
 export { KVCache } from "./kvcache.js";
 export { Decoder, generate, type GenerateOptions, type Generation, type FinishReason } from "./generate.js";
 export { sampleToken, validateSampling, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
-export { saveCheckpoint, loadModel, loadConfig, loadOptimizerState, CheckpointError, type SaveOptions } from "./checkpoint.js";
+export { saveCheckpoint, loadModel, loadConfig, loadOptimizerState, verifyCheckpointFiles, CheckpointError, type SaveOptions } from "./checkpoint.js";
 export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./safetensors.js";
 export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";
 export { LocalSampler, type Sampler, type SamplerOptions, type SamplingRequest, type SampledResponse, type LocalSamplerOptions } from "./sampler.js";

@@ -28,7 +28,6 @@ import type { AdamWState } from "../tensor/index.js";
 import { ConfigError, GvmError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { TrainConfig } from "./config.js";
-import type { CheckpointRef } from "./rundir.js";
 import { warmStart } from "./warmstart.js";
 
 export interface Policy {
@@ -66,15 +65,16 @@ export function policyFiles(c: TrainConfig): PolicyFiles {
 }
 
 /**
- * Opens the run's policy: from the resume checkpoint when there is one,
- * else the warm start (builtin; needs the suite) or the model directory (hf).
+ * Opens the run's policy: the resume checkpoint's model (already loaded and
+ * checked) when there is one, else the warm start (builtin; needs the suite)
+ * or the model directory (hf).
  */
-export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite | null, resume: CheckpointRef | null, log: Logger): Policy {
+export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite | null, resume: { dir: string; model: LlamaModel } | null, log: Logger): Policy {
   if (files.dir === null) {
     if (!suite) throw new ConfigError("policy.kind builtin: the warm start needs the built-in suite's demonstrations");
     const tokenizer = new ByteTokenizer();
     const warm = warmStart(c, suite, tokenizer, log);
-    const model = resume ? loadModel(resume.dir) : warm.cached ? loadModel(warm.dir) : warm.model;
+    const model = resume ? resume.model : warm.cached ? loadModel(warm.dir) : warm.model;
     return {
       kind: "builtin",
       model,
@@ -85,7 +85,7 @@ export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite 
     };
   }
   const path = files.dir.dir;
-  const model = loadModel(resume ? resume.dir : path);
+  const model = resume ? resume.model : loadModel(path);
   if (model.config.vocabSize !== files.dir.config.vocabSize) {
     throw new ConfigError(`policy.path ${path}: the checkpoint ${resume?.dir} has vocab_size ${model.config.vocabSize}, the model directory ${files.dir.config.vocabSize}; was the run started from another model?`);
   }

@@ -3,41 +3,32 @@
  * builtin model or a Hugging Face directory), sampler (in-process or a
  * server), the iteration loop, evaluations, checkpoints after every
  * iteration, and resume. Rerunning the same command
- * on the same run directory continues from the last checkpoint; every random
- * draw is derived from (seed, iteration, ...), so the continued run logs the
- * same metrics an uninterrupted one would (timings aside).
+ * on the same run directory continues from the last intact checkpoint; every
+ * random draw is derived from (seed, iteration, ...), so the continued run
+ * logs the same metrics an uninterrupted one would (timings aside).
  */
-import { join } from "node:path";
 import { renderPrompt } from "../eval/index.js";
-import { getStrategy, type OnlinePromptState } from "../gvm/index.js";
-import { type ChatTemplate, loadOptimizerState } from "../model/index.js";
+import { getStrategy } from "../gvm/index.js";
+import type { ChatTemplate } from "../model/index.js";
 import { buildSuite, type TaskSuite } from "../tasks/index.js";
 import * as T from "../tensor/index.js";
-import { readFileSync } from "node:fs";
 import { GvmError } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import type { TrainConfig } from "./config.js";
 import { runIteration } from "./iteration.js";
-import { openPolicy, openSampler, policyFiles, responseCacheFiles, runReloadCommand } from "./policy.js";
+import { openPolicy, openSampler, type PolicyFiles, policyFiles, responseCacheFiles, runReloadCommand } from "./policy.js";
 import { checkPromptLengths, datasetPromptSource, type PromptSource, suitePromptSource, type TrainPrompt } from "./prompts.js";
 import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
+import { chooseResumePoint, type TrainerState } from "./resume.js";
 import { type CheckpointRef, RunDir } from "./rundir.js";
 import { evaluateTestSet } from "./testeval.js";
 
 export class TrainError extends GvmError {}
 
-/** What survives in trainer.json beside each checkpoint. */
-interface TrainerState {
-  iter: number;
-  step: number;
-  samples: number;
-  /** Generated response tokens (0 when resuming a checkpoint written before they were counted). */
-  tokens: number;
-  wallclock: number;
-  online: Array<[string, OnlinePromptState]>;
-}
+/** Config fields that hold paths: stored resolved in config.json, so `relrun` and `./relrun` are one run. */
+export const TRAIN_PATH_FIELDS = ["runDir", "policy.path", "warmStart.cacheDir", "prompts.train.file", "prompts.test.file"] as const;
 
 export interface TrainOptions {
   log?: Logger;
@@ -108,23 +99,27 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   const files = policyFiles(c);
   const source = await openPromptSource(c, suite, files.chatTemplate, log);
   checkPromptLengths(source, files.tokenizer, files.maxPositions, c.rl.maxNewTokens, c.policy.kind === "hf" ? `max_position_embeddings of ${c.policy.path}/config.json` : "model.maxPositions");
-  const { run, resume } = RunDir.open(c.runDir, c);
+  // Locked, but nothing written yet: where the run directory itself is does not make it another run.
+  const run = RunDir.open(c.runDir, c, { log, pathFields: TRAIN_PATH_FIELDS, ignoreFields: ["runDir"] });
+  try {
+    return await trainIn(run, c, o, log, suite, files, source);
+  } finally {
+    run.close();
+  }
+}
+
+/** The run once its directory is locked: resume point, policy, then (the run begun) the loop. */
+async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger, suite: TaskSuite | null, files: PolicyFiles, source: PromptSource): Promise<TrainResult> {
+  const point = chooseResumePoint(run, log);
+  const resume = point?.ref ?? null;
+  // The policy opens (warm start, model directory) before the run begins, so a start that fails here writes no config.json.
+  const policy = openPolicy(c, files, suite, point ? { dir: point.ref.dir, model: point.model } : null, log);
+  run.begin(resume);
   run.writePrompts(source.train.map((p) => ({ id: p.id, problem: p.question, answer: p.answer, level: p.level })));
-  const policy = openPolicy(c, files, suite, resume, log);
-  let state: TrainerState;
-  if (resume) {
-    state = JSON.parse(readFileSync(join(resume.dir, "trainer.json"), "utf8")) as TrainerState;
-    state.tokens ??= 0;
-    log.info(`resuming ${c.runDir} after iteration ${state.iter} (${state.samples} responses so far)`);
-  } else {
-    state = { iter: 0, step: 0, samples: 0, tokens: 0, wallclock: 0, online: [] };
-  }
+  const state: TrainerState = point ? point.state : { iter: 0, step: 0, samples: 0, tokens: 0, wallclock: 0, online: [] };
+  if (point) log.info(`resuming ${c.runDir} after iteration ${state.iter} (${state.samples} responses so far)`);
   const opt = new T.AdamW(policy.model.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 }, T.warmupConstant(c.rl.warmupSteps));
-  if (resume) {
-    const st = loadOptimizerState(resume.dir);
-    if (!st) throw new TrainError(`${resume.dir}: checkpoint has no optimizer.safetensors`);
-    opt.loadState(st);
-  }
+  if (point) opt.loadState(point.optimizer);
   const reload = c.sampler.reloadCommand;
   const onCheckpoint = async (dir: string, iter: number): Promise<void> => {
     if (c.sampler.kind === "remote" && reload !== null) await runReloadCommand(reload, dir, iter, log);

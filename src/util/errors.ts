@@ -28,3 +28,36 @@ export function describe(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/** A file or directory that cannot be read or written: the path, the operation and the cause. */
+export class FileError extends GvmError {}
+
+/** Plain words for the errno codes a run meets on a full, read-only or locked-down disk. */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a component of the path is not a directory",
+  EISDIR: "is a directory",
+  EEXIST: "already exists",
+  EMFILE: "too many open files",
+  EIO: "input/output error",
+  ENAMETOOLONG: "file name too long",
+};
+
+/**
+ * Wraps an fs error so its message names the path and the operation: Node's
+ * own say `ENOSPC: no space left on device, write` with no path at all.
+ * Typed errors and programming errors (ERR_*: bad arguments) pass through.
+ */
+export function fileError(op: string, path: string, err: unknown): Error {
+  if (err instanceof GvmError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  if (code === undefined || code.startsWith("ERR_")) return err instanceof Error ? err : new Error(String(err));
+  const words = ERRNO_WORDS[code] ?? (e as Error).message;
+  return new FileError(`${path}: cannot ${op}: ${words} (${code})`, { cause: err });
+}
