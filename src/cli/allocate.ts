@@ -44,7 +44,7 @@ const HELP = [
   "Options:",
   "  --jsonl FILE                  per-prompt statistics, one JSON object a line (required)",
   "  --budget N                    total responses to allocate, an integer >= 0 (required)",
-  `  --strategy NAME               ${STRATEGY_NAMES.filter((n) => n !== "gvm-online").join(" | ")} (default gvm)`,
+  `  --strategy NAME               ${STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.includes("online")).join(" | ")} (default gvm)`,
   "  --alpha A                     penalty weight in w = G / sqrt(p + A / p^(B-1)) (default 0.001)",
   "  --beta B                      penalty exponent (default 2)",
   "  --rounding RULE               largest-remainder | low-acceptance-first (default largest-remainder)",
@@ -117,10 +117,11 @@ export const allocateCommand: Command = {
     const budget = numberOption(NAME, "budget", values.budget) as number;
     if (!Number.isSafeInteger(budget) || budget < 0) throw new ConfigError(`gvm ${NAME}: --budget must be an integer >= 0, got ${values.budget}`);
     const name = values.strategy ?? "gvm";
-    if (name === "gvm-online") {
-      throw new ConfigError(`gvm ${NAME}: strategy 'gvm-online' needs per-prompt history from a training run; use uniform, gvm or gvm-ponly here`);
-    }
     const strategy = getStrategy(name);
+    if (strategy.reads.includes("online")) {
+      const here = STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.includes("online")).join(", ");
+      throw new ConfigError(`gvm ${NAME}: strategy '${name}' needs per-prompt history from a training run; use ${here} here`);
+    }
 
     const raw: Record<string, unknown> = {};
     const num = (flag: keyof typeof OPTIONS, key: string) => {

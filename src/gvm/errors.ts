@@ -6,7 +6,7 @@
 import { GvmError } from "../util/errors.js";
 
 /** Which per-prompt input (or the budget) was wrong. */
-export type AllocationField = "acceptRate" | "gradNorm" | "sampleCount" | "online" | "budget" | "prompts";
+export type AllocationField = "acceptRate" | "gradNorm" | "sampleCount" | "online" | "seed" | "budget" | "prompts";
 
 /** A per-prompt statistic or the budget is missing, NaN, negative or out of range. */
 export class AllocationInputError extends GvmError {

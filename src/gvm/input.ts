@@ -36,6 +36,7 @@ export function validateInput(strategy: string, input: AllocationInput, budget: 
       if (typeof v !== "number" || Number.isNaN(v) || !ok(v)) bad(field, i, `= ${String(v)} must be ${what}`);
     }
   }
+  if (input.seed !== undefined && !Number.isSafeInteger(input.seed)) bad("seed", null, `= ${String(input.seed)} must be an integer`);
   if (input.online === undefined) {
     if (required.includes("online")) bad("online", null, `(per-prompt history) is required by strategy '${strategy}'`);
   } else if (input.online.states.length !== m) {

@@ -10,7 +10,7 @@ describe("online state", () => {
   it("starts from the Beta prior and adds counts", () => {
     expect(estimateAcceptRate(null, 0, opts)).toBe(0.5);
     const s = updateOnlineState(null, { total: 4, accepted: 3 }, 0, opts);
-    expect(s).toEqual({ accepted: 3, rejected: 1, gradNormSum: 0, gradNormCount: 0, time: 0 });
+    expect(s).toEqual({ accepted: 3, rejected: 1, gradNormSum: 0, gradNormCount: 0, time: 0, samples: 4, streak: 0 });
     expect(estimateAcceptRate(s, 0, opts)).toBeCloseTo(4 / 6, 12);
   });
 
@@ -23,6 +23,31 @@ describe("online state", () => {
     expect(t.rejected).toBeCloseTo(0.25 + 2, 12);
     const frozen = parseGvmOnlineOptions({ halfLife: null });
     expect(decayOnlineState(s, 100, frozen)).toEqual({ ...s, time: 100 });
+  });
+
+  it("counts every sample undecayed and the run of all-accepted (+) or all-rejected (-) groups; empty groups change neither", () => {
+    let s = updateOnlineState(null, { total: 4, accepted: 4 }, 0, opts);
+    expect([s.samples, s.streak]).toEqual([4, 1]);
+    s = updateOnlineState(s, { total: 3, accepted: 3 }, 1, opts);
+    expect([s.samples, s.streak]).toEqual([7, 2]);
+    expect(s.accepted).toBeCloseTo(2 + 3, 12); // decayed, unlike samples
+    s = updateOnlineState(s, { total: 0, accepted: 0 }, 2, opts);
+    expect([s.samples, s.streak]).toEqual([7, 2]);
+    s = updateOnlineState(s, { total: 2, accepted: 0 }, 3, opts);
+    expect([s.samples, s.streak]).toEqual([9, -1]);
+    s = updateOnlineState(s, { total: 2, accepted: 0 }, 4, opts);
+    expect(s.streak).toBe(-2);
+    s = updateOnlineState(s, { total: 2, accepted: 1 }, 5, opts);
+    expect([s.samples, s.streak]).toEqual([13, 0]);
+    expect(decayOnlineState(s, 9, opts)).toMatchObject({ samples: 13, streak: 0 });
+  });
+
+  it("reads states saved before samples and streak existed", () => {
+    const old: OnlinePromptState = { accepted: 3, rejected: 1, gradNormSum: 0, gradNormCount: 0, time: 0 };
+    const s = updateOnlineState(old, { total: 2, accepted: 2 }, 0, opts);
+    expect([s.samples, s.streak]).toEqual([6, 1]);
+    expect(() => estimateOnline([{ ...old, streak: 0.5 }], 0, opts)).toThrow(/states\[0\]\.streak/);
+    expect(() => estimateOnline([{ ...old, samples: -1 }], 0, opts)).toThrow(/states\[0\]\.samples/);
   });
 
   it("is pure: states are never mutated", () => {

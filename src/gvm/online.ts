@@ -11,6 +11,9 @@
  *   shrunk towards a prior with weight gradPriorWeight; the prior is the
  *   pooled mean over the prompts being allocated (1 if none has a measured norm).
  * - A prompt never seen is the prior itself (state null).
+ * - Two undecayed counters serve the peer strategies (knapsack, greso):
+ *   every sample ever drawn, and the run of most recent groups whose rewards
+ *   were all equal (GRESO's zero-variance streak).
  *
  * All functions are pure: they return new states and never mutate.
  */
@@ -29,6 +32,16 @@ export interface OnlinePromptState {
   readonly gradNormCount: number;
   /** Clock value at which the counts above are current. */
   readonly time: number;
+  /**
+   * Samples ever drawn, undecayed (Knapsack-RL's "enough history" test).
+   * Absent in states saved before it existed: read as the decayed count.
+   */
+  readonly samples?: number;
+  /**
+   * +k: the last k non-empty groups were all accepted; -k: all rejected;
+   * 0: the last group was mixed, or none yet (GRESO's skip rule). Absent: 0.
+   */
+  readonly streak?: number;
 }
 
 /** Samples drawn for one prompt at one time. */
@@ -58,7 +71,7 @@ export interface OnlineEstimates {
 type HalfLife = Pick<GvmOnlineOptions, "halfLife">;
 
 function fail(message: string, index: number | null = null): never {
-  throw new AllocationInputError(`gvm-online: ${message}`, "online", index);
+  throw new AllocationInputError(`online history: ${message}`, "online", index);
 }
 
 function checkTime(now: number, what: string): void {
@@ -82,7 +95,22 @@ export function decayOnlineState(state: OnlinePromptState, now: number, options:
     gradNormSum: state.gradNormSum * f,
     gradNormCount: state.gradNormCount * f,
     time: now,
+    samples: samplesOf(state),
+    streak: state.streak ?? 0,
   };
+}
+
+/** Undecayed samples behind a state (the decayed count for states saved without it). */
+export function samplesOf(state: OnlinePromptState): number {
+  return state.samples ?? state.accepted + state.rejected;
+}
+
+/** The zero-variance streak after one more group: an empty group (a skipped prompt) leaves it as it was. */
+function nextStreak(streak: number, total: number, accepted: number): number {
+  if (total === 0) return streak;
+  if (accepted === total) return streak > 0 ? streak + 1 : 1;
+  if (accepted === 0) return streak < 0 ? streak - 1 : -1;
+  return 0;
 }
 
 /** Adds one observation at `now` to a prompt's state (null: never seen before). */
@@ -101,13 +129,15 @@ export function updateOnlineState(
   if (!Number.isInteger(gCount) || gCount < 0 || gCount > accepted) fail(`observation gradNormCount ${gCount} must be an integer in [0, ${accepted}]`);
   if (!Number.isFinite(gSum) || gSum < 0) fail(`observation gradNormSum ${gSum} must be a finite number >= 0`);
   if (gCount === 0 && gSum !== 0) fail(`observation gradNormSum ${gSum} given with gradNormCount 0`);
-  const base = state === null ? { accepted: 0, rejected: 0, gradNormSum: 0, gradNormCount: 0, time: now } : decayOnlineState(state, now, options);
+  const base = state === null ? { accepted: 0, rejected: 0, gradNormSum: 0, gradNormCount: 0, time: now, samples: 0, streak: 0 } : decayOnlineState(state, now, options);
   return {
     accepted: base.accepted + accepted,
     rejected: base.rejected + (total - accepted),
     gradNormSum: base.gradNormSum + gSum,
     gradNormCount: base.gradNormCount + gCount,
     time: now,
+    samples: (base.samples ?? 0) + total,
+    streak: nextStreak(base.streak ?? 0, total, accepted),
   };
 }
 
@@ -123,7 +153,8 @@ export function estimateAcceptRate(
   return a / (a + b);
 }
 
-function checkState(s: OnlinePromptState, i: number): void {
+/** Rejects a state with a missing, non-finite or negative field, naming the prompt. */
+export function checkState(s: OnlinePromptState, i: number): void {
   const fields = ["accepted", "rejected", "gradNormSum", "gradNormCount", "time"] as const;
   for (const f of fields) {
     const v = s[f];
@@ -131,6 +162,10 @@ function checkState(s: OnlinePromptState, i: number): void {
       fail(`states[${i}].${f} = ${String(v)} must be a finite number${f === "time" ? "" : " >= 0"}`, i);
     }
   }
+  if (s.samples !== undefined && (typeof s.samples !== "number" || !Number.isFinite(s.samples) || s.samples < 0)) {
+    fail(`states[${i}].samples = ${String(s.samples)} must be a finite number >= 0`, i);
+  }
+  if (s.streak !== undefined && !Number.isSafeInteger(s.streak)) fail(`states[${i}].streak = ${String(s.streak)} must be an integer`, i);
 }
 
 /** p_i and G_i for every prompt of a chunk at `now`. */

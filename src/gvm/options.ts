@@ -56,6 +56,38 @@ export interface GvmOnlineOptions extends GvmCommonOptions {
   gradPriorWeight: number;
 }
 
+/** Options of `knapsack` (Knapsack-RL, arXiv 2509.25849): per-prompt history, no stage 1. */
+export interface KnapsackOptions {
+  /** Samples for a prompt whose p_i is strictly between 0 and 1 before the knapsack adds to it (integer >= 1). */
+  nMin: number;
+  /** No prompt gets more than nMax samples (integer >= 1, >= every base count); null means no cap. */
+  nMax: number | null;
+  /** Samples for a prompt whose history has no accepted sample (p_i = 0); null: nMin. */
+  nNoneAccepted: number | null;
+  /** Samples for a prompt whose history has no rejected sample (p_i = 1); null: nMin. */
+  nAllAccepted: number | null;
+  /** A prompt with fewer samples ever drawn has no estimate and gets the uniform share N / m (integer >= 0). */
+  minSamples: number;
+  /** p_i is the decayed acceptance rate; old evidence halves every halfLife clock units; null: never decays. */
+  halfLife: number | null;
+  /** Confidence of the per-prompt cost ln(1 - c) / ln(max(p, 1 - p)): samples to see both outcomes; in (0, 1). */
+  confidence: number;
+  /** Budget beyond the mixed prompts' summed cost goes to the p = 0 prompts (else to the other unmixed ones). */
+  fallback: boolean;
+}
+
+/** Options of `greso` (GRESO, arXiv 2506.02177): skip predicted zero-variance prompts. */
+export interface GresoOptions {
+  /** A prompt whose last z groups were all accepted is kept with probability max(pEasy^z, minKeep); in (0, 1]. */
+  pEasy: number;
+  /** A prompt whose last z groups were all rejected is kept with probability max(pHard^z, minKeep); in (0, 1]. */
+  pHard: number;
+  /** The exploration floor: no prompt is kept with a probability below this; in [0, 1]. */
+  minKeep: number;
+  /** No kept prompt gets more than nMax samples (integer >= 1); the rest goes to the skipped ones; null: no cap. */
+  nMax: number | null;
+}
+
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 
 const commonShape = {
@@ -101,12 +133,50 @@ const onlineSchema = z
   .strict()
   .refine(capsConsistent, capsMessage);
 
+const count = z.number().int("must be an integer").min(0, "must be >= 0");
+
+const knapsackSchema = z
+  .object({
+    // V(0, p) = V(1, p) = 0: the value is concave only from n = 1 on, where the greedy split is exact.
+    nMin: z.number().int("must be an integer").min(1, "must be >= 1").default(2),
+    nMax: z.number().int("must be an integer").min(1, "must be >= 1").nullable().default(128),
+    nNoneAccepted: count.nullable().default(null),
+    nAllAccepted: count.nullable().default(null),
+    minSamples: count.default(8),
+    halfLife: finite.refine((x) => x > 0, "must be > 0 (or null for no decay)").nullable().default(10),
+    confidence: finite.refine((x) => x > 0 && x < 1, "must be in (0, 1)").default(0.9),
+    fallback: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.nMax === null) return;
+    for (const key of ["nMin", "nNoneAccepted", "nAllAccepted"] as const) {
+      const v = o[key];
+      if (v !== null && v > o.nMax) ctx.addIssue({ code: "custom", message: `nMax must be >= ${key} (${v})`, path: ["nMax"] });
+    }
+  });
+
+const probability = finite.refine((x) => x > 0 && x <= 1, "must be in (0, 1]");
+
+const gresoSchema = z
+  .object({
+    pEasy: probability.default(0.5),
+    pHard: probability.default(0.5),
+    minKeep: finite.refine((x) => x >= 0 && x <= 1, "must be in [0, 1]").default(0.01),
+    nMax: z.number().int("must be an integer").min(1, "must be >= 1").nullable().default(null),
+  })
+  .strict();
+
 // Compile-time checks that the documented interfaces and the schemas agree.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const gvmAgrees: Same<z.output<typeof gvmSchema>, GvmOptions> = true;
 const onlineAgrees: Same<z.output<typeof onlineSchema>, GvmOnlineOptions> = true;
+const knapsackAgrees: Same<z.output<typeof knapsackSchema>, KnapsackOptions> = true;
+const gresoAgrees: Same<z.output<typeof gresoSchema>, GresoOptions> = true;
 void gvmAgrees;
 void onlineAgrees;
+void knapsackAgrees;
+void gresoAgrees;
 
 /** Partial options as a user writes them; omitted fields take their defaults. */
 export type GvmOptionsInput = Partial<GvmOptions>;
@@ -136,4 +206,14 @@ export function parseGvmOptions(raw: unknown, where = "allocation 'gvm'"): GvmOp
 /** Validates `gvm-online` options and fills in defaults. */
 export function parseGvmOnlineOptions(raw: unknown, where = "allocation 'gvm-online'"): GvmOnlineOptions {
   return parseWith(onlineSchema, raw, where);
+}
+
+/** Validates `knapsack` options and fills in defaults. */
+export function parseKnapsackOptions(raw: unknown, where = "allocation 'knapsack'"): KnapsackOptions {
+  return parseWith(knapsackSchema, raw, where);
+}
+
+/** Validates `greso` options and fills in defaults. */
+export function parseGresoOptions(raw: unknown, where = "allocation 'greso'"): GresoOptions {
+  return parseWith(gresoSchema, raw, where);
 }

@@ -45,6 +45,27 @@ export function uniformCounts(prompts: number, budget: number): number[] {
   return Array.from({ length: prompts }, (_, i) => (i < r ? q + 1 : q));
 }
 
+/**
+ * Deals `amount` samples one at a time over `targets` in their order, round
+ * after round, skipping prompts already at `cap`: every target gets the same
+ * number more, the earlier ones one more when it does not divide. Mutates
+ * `n`; returns how many were placed (less than `amount` only when every
+ * target is at cap).
+ */
+export function spreadEvenly(n: number[], targets: readonly number[], amount: number, cap: number): number {
+  let left = amount;
+  let open = targets.filter((i) => (n[i] as number) < cap);
+  while (left > 0 && open.length > 0) {
+    for (const i of open) {
+      if (left === 0) break;
+      n[i] = (n[i] as number) + 1;
+      left--;
+    }
+    open = open.filter((i) => (n[i] as number) < cap);
+  }
+  return amount - left;
+}
+
 /** Asserts the output contract; a failure here is a bug, not a user error. */
 export function checkOutput(strategy: string, n: readonly number[], budget: number, lo: number, hi: number): void {
   let sum = 0;

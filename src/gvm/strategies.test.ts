@@ -214,7 +214,7 @@ describe("gvm-ponly and the posterior acceptance rate", () => {
 
 describe("registry and options", () => {
   it("lists every strategy and describes what each needs", () => {
-    expect(STRATEGY_NAMES).toEqual(["uniform", "gvm", "gvm-ponly", "gvm-online"]);
+    expect(STRATEGY_NAMES).toEqual(["uniform", "gvm", "gvm-ponly", "gvm-online", "knapsack", "greso"]);
     expect(ALLOCATION_STRATEGIES.gvm.needsStage1).toBe(true);
     expect(ALLOCATION_STRATEGIES["gvm-online"].needsStage1).toBe(false);
     const online = getStrategy("gvm-online");
@@ -238,7 +238,7 @@ describe("registry and options", () => {
   });
 
   it("rejects unknown strategies and bad options with ConfigError naming the option", () => {
-    expect(() => getStrategy("gvm2")).toThrow(/unknown allocation strategy 'gvm2'; known: uniform, gvm, gvm-ponly, gvm-online/);
+    expect(() => getStrategy("gvm2")).toThrow(/unknown allocation strategy 'gvm2'; known: uniform, gvm, gvm-ponly, gvm-online, knapsack, greso/);
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ alpha: -1 }, /'alpha' must be >= 0/],
       [{ beta: 0.5 }, /'beta' must be >= 1/],

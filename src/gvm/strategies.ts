@@ -6,13 +6,19 @@
  */
 import { ConfigError } from "../util/errors.js";
 import { validateInput, type InputField } from "./input.js";
+import { allocateGreso } from "./greso.js";
+import { allocateKnapsack } from "./knapsack.js";
 import { estimateOnline } from "./online.js";
 import {
+  parseGresoOptions,
   parseGvmOnlineOptions,
   parseGvmOptions,
+  parseKnapsackOptions,
   parseUniformOptions,
+  type GresoOptions,
   type GvmOnlineOptions,
   type GvmOptions,
+  type KnapsackOptions,
   type UniformOptions,
 } from "./options.js";
 import { allocateWeighted, checkOutput, uniformCounts } from "./pipeline.js";
@@ -144,12 +150,34 @@ const gvmOnline: AllocationStrategy<GvmOnlineOptions> = {
   allocate: allocateGvmOnline,
 };
 
+const knapsack: AllocationStrategy<KnapsackOptions> = {
+  name: "knapsack",
+  summary: "Knapsack-RL: n_i maximising sum (1 - p^n - (1-p)^n) p (1-p)^2 from each prompt's history; no stage 1",
+  needsStage1: false,
+  reads: ["online"],
+  needsGradNorms: () => false,
+  parseOptions: (raw) => parseKnapsackOptions(raw),
+  allocate: allocateKnapsack,
+};
+
+const greso: AllocationStrategy<GresoOptions> = {
+  name: "greso",
+  summary: "GRESO: skip prompts whose last groups were all right or all wrong (probabilistically), the budget evenly over the rest",
+  needsStage1: false,
+  reads: ["online"],
+  needsGradNorms: () => false,
+  parseOptions: (raw) => parseGresoOptions(raw),
+  allocate: allocateGreso,
+};
+
 /** Every strategy by name. */
 export const ALLOCATION_STRATEGIES = {
   uniform,
   gvm,
   "gvm-ponly": gvmPonly,
   "gvm-online": gvmOnline,
+  knapsack,
+  greso,
 } as const;
 
 export type StrategyName = keyof typeof ALLOCATION_STRATEGIES;

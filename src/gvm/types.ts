@@ -15,8 +15,13 @@ export interface AllocationInput {
   readonly gradNorm?: ArrayLike<number>;
   /** Stage-1 samples N'_i behind p_i, integer >= 0 (read when acceptRateEstimate is "posterior"). */
   readonly sampleCount?: ArrayLike<number>;
-  /** Per-prompt history for gvm-online: states (null = never seen) and the current clock. */
+  /** Per-prompt history (gvm-online, knapsack, greso): states (null = never seen) and the current clock. */
   readonly online?: OnlineInput;
+  /**
+   * Seed of strategies that draw (greso): each decision comes from
+   * Rng.derive(seed, clock, prompt index), so a run replays exactly. Integer; default 0.
+   */
+  readonly seed?: number;
 }
 
 export interface OnlineInput {
@@ -35,10 +40,14 @@ export type PromptStatus =
   /** Dropped because p_i > filterThreshold. */
   | "filtered-threshold"
   /** Dropped because p_i * share_i * N < filterInsufficient. */
-  | "filtered-insufficient";
+  | "filtered-insufficient"
+  /** Too little history to estimate p_i (knapsack): gets the uniform share N / m. */
+  | "no-history"
+  /** Skipped: predicted to give a zero-variance group (greso); gets 0 unless the kept prompts are all at nMax. */
+  | "skipped";
 
 /** Why the allocation fell back to uniform over all prompts, or "none". */
-export type AllocationFallback = "none" | "all-weights-zero" | "all-filtered";
+export type AllocationFallback = "none" | "all-weights-zero" | "all-filtered" | "all-skipped";
 
 export interface AllocationResult {
   /** The strategy that produced it. */

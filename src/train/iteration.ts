@@ -32,7 +32,7 @@ export interface IterationContext {
   padId: number;
   /** 1 when a response to the prompt is accepted (exact match for the suite, the verifier for datasets). */
   reward: (prompt: TrainPrompt, response: string) => 0 | 1;
-  /** Online-estimator memory by prompt id (gvm-online only); updated in place. */
+  /** Per-prompt history by prompt id (strategies that read "online": gvm-online, knapsack, greso); updated in place. */
   online: Map<string, OnlinePromptState>;
   /** Called whenever responses are generated (stage 1 and each step's fresh ones), with their count and their tokens. */
   onGenerated: (responses: number, tokens: number) => void;
@@ -177,7 +177,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
       prompts: m,
       ...(acceptRate ? { acceptRate, sampleCount: new Array<number>(m).fill(rl.stage1) } : {}),
       ...(gradNorm ? { gradNorm } : {}),
-      ...(usesOnline ? { online: { now: iter, states } } : {}),
+      ...(usesOnline ? { online: { now: iter, states }, seed } : {}),
     },
     rl.budget,
     options,
@@ -214,6 +214,8 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
 
     if (usesOnline) {
       // Each prompt's fresh evidence feeds its online estimate (gradient norms only if the options use them).
+      // Strategies without a halfLife option (greso) keep undecayed counts.
+      const decay = { halfLife: (options as { halfLife?: number | null }).halfLife ?? null };
       const useG = strategy.needsGradNorms(options);
       const g = useG ? ((t0 = performance.now()), meanGradNorms(ctx, idx.map((i) => prompts[i] as TrainPrompt), groups)) : null;
       if (g) clock("gradNorms", t0);
@@ -222,7 +224,7 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
         const acc = list.filter((s) => s.reward === 1).length;
         const obs = { total: list.length, accepted: acc, ...(g ? { gradNormSum: g.sums[q] as number, gradNormCount: g.counts[q] as number } : {}) };
         const p = prompts[i] as TrainPrompt;
-        ctx.online.set(p.id, updateOnlineState(ctx.online.get(p.id) ?? null, obs, iter, options as { halfLife: number | null }));
+        ctx.online.set(p.id, updateOnlineState(ctx.online.get(p.id) ?? null, obs, iter, decay));
       });
     }
 

@@ -1,0 +1,65 @@
+/** `gvm strategies` lists the registry; `gvm train` accepts the peer strategies by name and validates their options. */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { STRATEGY_NAMES, getStrategy } from "../src/gvm/index.js";
+import { loadTrainConfig } from "../src/train/config.js";
+import { gvm } from "./cli-helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "gvm-strategies-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("gvm strategies", () => {
+  it("prints one JSON line per registered strategy: name, reads, needsStage1, summary", async () => {
+    const r = await gvm("strategies");
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.name)).toEqual(STRATEGY_NAMES);
+    const by = new Map(lines.map((l) => [l.name, l]));
+    expect(by.get("uniform")).toMatchObject({ reads: [], needsStage1: false });
+    expect(by.get("gvm")).toMatchObject({ reads: ["acceptance rates", "gradient norms", "sample counts"], needsStage1: true });
+    expect(by.get("gvm-ponly")).toMatchObject({ reads: ["acceptance rates", "sample counts"], needsStage1: true });
+    // gvm-online measures gradient norms for its history unless told to ignore them.
+    expect(by.get("gvm-online")).toMatchObject({ reads: ["history", "gradient norms"], needsStage1: false });
+    expect(by.get("knapsack")).toMatchObject({ reads: ["history"], needsStage1: false });
+    expect(by.get("greso")).toMatchObject({ reads: ["history"], needsStage1: false });
+    for (const l of lines) {
+      expect(Object.keys(l)).toEqual(["name", "reads", "needsStage1", "summary"]);
+      expect(l.summary).toBe(getStrategy(l.name as string).summary);
+    }
+  });
+
+  it("is listed in gvm --help and refuses arguments", async () => {
+    expect((await gvm("--help")).out).toMatch(/strategies\s+List the allocation strategies/);
+    const bad = await gvm("strategies", "--all");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/gvm strategies: .*--all/);
+  });
+});
+
+describe("the peer strategies in gvm train and gvm allocate", () => {
+  it("accepts --set rl.strategy=knapsack / greso with their options", () => {
+    const k = loadTrainConfig(undefined, ["rl.strategy=knapsack", "rl.strategyOptions.nMin=3", "rl.strategyOptions.nMax=64"]);
+    expect(k.rl.strategy).toBe("knapsack");
+    expect(getStrategy(k.rl.strategy).parseOptions(k.rl.strategyOptions)).toMatchObject({ nMin: 3, nMax: 64, minSamples: 8 });
+    const g = loadTrainConfig(undefined, ["rl.strategy=greso", "rl.strategyOptions.pEasy=0.25"]);
+    expect(getStrategy(g.rl.strategy).parseOptions(g.rl.strategyOptions)).toMatchObject({ pEasy: 0.25, pHard: 0.5 });
+  });
+
+  it("gvm train refuses a bad strategy option before making the run directory", async () => {
+    const runDir = join(dir, "never");
+    const r = await gvm("train", "--strategy", "knapsack", "--set", "rl.strategyOptions.nMin=0", "--run-dir", runDir, "--quiet");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/allocation 'knapsack': option 'nMin' must be >= 1/);
+    expect(existsSync(runDir)).toBe(false);
+  });
+
+  it("gvm allocate refuses strategies that need a run's history", async () => {
+    for (const name of ["knapsack", "greso", "gvm-online"]) {
+      const r = await gvm("allocate", "--jsonl", join(dir, "absent.jsonl"), "--budget", "8", "--strategy", name);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(new RegExp(`strategy '${name}' needs per-prompt history from a training run; use uniform, gvm, gvm-ponly here`));
+    }
+  });
+});
