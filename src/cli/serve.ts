@@ -5,8 +5,9 @@
 import { basename, resolve } from "node:path";
 import { CHAT_FORMAT_NAMES, CHAT_FORMATS, type ChatFormatName } from "../eval/index.js";
 import { loadModelDir } from "../model/index.js";
-import { type ChatRenderer, DEFAULT_LIMITS, GvmServer, type ServeLimits } from "../serve/index.js";
+import { type ChatRenderer, DEFAULT_LIMITS, GvmServer, isLoopback, type ServeLimits } from "../serve/index.js";
 import { ConfigError } from "../util/errors.js";
+import { defaultLogger, Logger } from "../util/log.js";
 import { type Command, numberOption, parseOptions } from "./command.js";
 
 const NAME = "serve";
@@ -17,12 +18,16 @@ const OPTIONS = {
   port: { type: "string" },
   name: { type: "string" },
   "api-key": { type: "string" },
+  insecure: { type: "boolean" },
   chat: { type: "string" },
   "max-n": { type: "string" },
   "max-tokens": { type: "string" },
   "max-prompts": { type: "string" },
   "max-body-bytes": { type: "string" },
   "max-queue": { type: "string" },
+  "max-prompt-chars": { type: "string" },
+  "max-connections": { type: "string" },
+  "request-timeout-ms": { type: "string" },
 } as const;
 
 const HELP = [
@@ -37,17 +42,22 @@ const HELP = [
   "",
   "Options:",
   "  --model DIR            model directory (required)",
-  "  --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)",
+  "  --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network,",
+  "                         which needs --api-key or --insecure)",
   "  --port N               port (default 8000; 0 picks a free one)",
   "  --name NAME            model name clients send (default: the directory name)",
   "  --api-key KEY          require Authorization: Bearer KEY (default: $GVM_API_KEY, else none)",
+  "  --insecure             allow a --host beyond loopback without an API key (warns)",
   `  --chat FORMAT          chat format for /v1/chat/completions: auto | model | ${CHAT_FORMAT_NAMES.join(" | ")}`,
   "                         (default auto: the model's own chat template when it has one, else plain)",
   `  --max-n N              most choices per prompt (default ${DEFAULT_LIMITS.maxN})`,
   `  --max-tokens N         largest max_tokens (default ${DEFAULT_LIMITS.maxTokens})`,
   `  --max-prompts N        most prompts per completions request (default ${DEFAULT_LIMITS.maxPrompts})`,
   `  --max-body-bytes N     largest request body (default ${DEFAULT_LIMITS.maxBodyBytes})`,
-  `  --max-queue N          requests waiting at most before 429 (default ${DEFAULT_LIMITS.maxQueue})`,
+  `  --max-queue N          requests waiting at most before 429 with Retry-After (default ${DEFAULT_LIMITS.maxQueue})`,
+  `  --max-prompt-chars N   most prompt characters per request, checked before tokenizing (default ${DEFAULT_LIMITS.maxPromptChars})`,
+  `  --max-connections N    open connections at most; more get 503 (default ${DEFAULT_LIMITS.maxConnections})`,
+  `  --request-timeout-ms N time a client has to send its request; slower ones get 408 (default ${DEFAULT_LIMITS.requestTimeoutMs})`,
   "",
   "It prints the base URL to stderr once listening; stop it with Ctrl-C.",
   "",
@@ -82,7 +92,16 @@ export const serveCommand: Command = {
       maxPrompts: int("max-prompts", 1, DEFAULT_LIMITS.maxPrompts),
       maxBodyBytes: int("max-body-bytes", 1, DEFAULT_LIMITS.maxBodyBytes),
       maxQueue: int("max-queue", 1, DEFAULT_LIMITS.maxQueue),
+      maxPromptChars: int("max-prompt-chars", 1, DEFAULT_LIMITS.maxPromptChars),
+      maxConnections: int("max-connections", 1, DEFAULT_LIMITS.maxConnections),
+      requestTimeoutMs: int("request-timeout-ms", 1, DEFAULT_LIMITS.requestTimeoutMs),
     };
+    const host = values.host ?? "127.0.0.1";
+    const apiKey = values["api-key"] ?? process.env.GVM_API_KEY ?? null;
+    // Checked before the model loads: a refusal should not cost a minute of loading.
+    if (!isLoopback(host) && !apiKey && values.insecure !== true) {
+      throw usage(`--host ${host} is not a loopback address and no API key is set, so anyone who can reach it could use the model; add --api-key KEY (or set GVM_API_KEY), or --insecure to serve it open anyway`);
+    }
     const chat = values.chat ?? "auto";
     if (chat !== "auto" && chat !== "model" && !(CHAT_FORMAT_NAMES as readonly string[]).includes(chat)) throw usage(`--chat must be auto, model or one of ${CHAT_FORMAT_NAMES.join(", ")}; got '${chat}'`);
     const m = loadModelDir(values.model);
@@ -94,8 +113,9 @@ export const serveCommand: Command = {
       renderer = CHAT_FORMATS[chat === "auto" ? "plain" : (chat as ChatFormatName)];
     }
     const modelName = values.name ?? basename(resolve(values.model));
-    const server = new GvmServer({ model: m.model, tokenizer: m.tokenizer, modelName, chat: renderer, apiKey: values["api-key"] ?? process.env.GVM_API_KEY ?? null, limits });
-    const { url } = await server.listen(port, values.host ?? "127.0.0.1");
+    const logger = new Logger({ level: defaultLogger().level, sink: (line) => io.stderr.write(`${line}\n`) });
+    const server = new GvmServer({ model: m.model, tokenizer: m.tokenizer, modelName, chat: renderer, apiKey, insecure: values.insecure === true, limits, logger });
+    const { url } = await server.listen(port, host);
     io.stderr.write(`gvm serve: ${modelName} (${m.config.modelType}, ${m.kind} tokenizer) listening on ${url}\n`);
     await new Promise<void>((done) => {
       const stop = () => {

@@ -6,19 +6,26 @@
  * server.
  *
  * Requests run one at a time through one queue (the engine uses every core
- * for one batch); a full queue answers 429. Bodies, n, max_tokens and the
- * number of prompts are bounded; a malformed request gets an OpenAI-style
- * 4xx error, a failure inside the engine a 500: the process never dies of a
- * request. Log-probs are those of the sampling distribution
- * (softmax(logits / temperature)), the behaviour policy RL needs.
+ * for one batch). Load is shed before it costs anything (limits.ts): a full
+ * queue answers 429 before the body is read, connections past the limit
+ * 503, bodies over the limit 413 while they stream in, prompts over the
+ * limit 400 before the tokenizer sees them, clients too slow to send their
+ * request 408. Bodies, n, max_tokens and the number of prompts are bounded;
+ * a malformed request gets an OpenAI-style 4xx error, a failure inside the
+ * engine a 500: the process never dies of a request. A server without an
+ * API key refuses to listen beyond loopback unless told it may. Log-probs
+ * are those of the sampling distribution (softmax(logits / temperature)),
+ * the behaviour policy RL needs.
  */
 import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { FinishReason, LlamaModel, Tokenizer } from "../model/index.js";
+import { ConfigError } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { Rng } from "../util/rng.js";
 import { type GenerationJob, IncrementalText, type JobResult, runJob, type TokenEvent } from "./engine.js";
+import { isLoopback, rawResponse, readJson, refuseConnection, RETRY_AFTER_S } from "./limits.js";
 import { ApiError, chatSchema, completionSchema, DEFAULT_LIMITS, parseRequest, type ServeLimits } from "./protocol.js";
 
 export type ChatRole = "system" | "user" | "assistant";
@@ -33,6 +40,8 @@ export interface ServeOptions {
   chat: ChatRenderer | null;
   /** Required as "Authorization: Bearer KEY" when set. */
   apiKey?: string | null;
+  /** Listen beyond loopback without an API key (warned about); refused otherwise. */
+  insecure?: boolean;
   limits?: Partial<ServeLimits>;
   logger?: Logger;
 }
@@ -68,23 +77,55 @@ export class GvmServer {
   private readonly limits: ServeLimits;
   private readonly logger: Logger;
   private queue: Promise<void> = Promise.resolve();
-  private waiting = 0;
+  /** Requests admitted and not yet running: reading their body, being checked, or queued. */
+  private pending = 0;
+  private running = 0;
+  private connections = 0;
+  /** Connections answered 503: requests arriving on them are not served. */
+  private readonly refused = new WeakSet<Socket>();
   private readonly created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly o: ServeOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.logger = o.logger ?? defaultLogger();
-    this.http = createServer((req, res) => {
+    const timeout = this.limits.requestTimeoutMs;
+    // Node's own clock covers slow headers; the body's deadline is readJson's,
+    // which answers in JSON and frees the queue slot.
+    this.http = createServer({ headersTimeout: timeout, requestTimeout: 0, connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(timeout / 4))) }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
-    this.http.on("clientError", (_err, socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + JSON.stringify(new ApiError(400, "malformed HTTP request").body()));
-      else socket.destroy();
+    this.http.prependListener("connection", (socket: Socket) => {
+      if (this.connections >= this.limits.maxConnections) {
+        this.refused.add(socket);
+        return refuseConnection(socket, this.limits.maxConnections);
+      }
+      this.connections++;
+      socket.once("close", () => this.connections--);
+    });
+    this.http.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable || this.refused.has(socket as Socket)) return void socket.destroy();
+      const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+      const e = timedOut ? new ApiError(408, `the request headers were not received within ${timeout} ms (this server's limit)`) : new ApiError(400, "malformed HTTP request");
+      socket.end(rawResponse(e.status, timedOut ? "Request Timeout" : "Bad Request", e));
     });
   }
 
-  /** Starts listening (host defaults to 127.0.0.1; port 0 picks a free one). */
+  /** Connections open, requests admitted but not yet running, requests running. */
+  get load(): { connections: number; pending: number; running: number } {
+    return { connections: this.connections, pending: this.pending, running: this.running };
+  }
+
+  /**
+   * Starts listening (host defaults to 127.0.0.1; port 0 picks a free one).
+   * Beyond loopback it needs an API key, or `insecure` (then it warns).
+   */
   listen(port = 8000, host = "127.0.0.1"): Promise<{ url: string; host: string; port: number }> {
+    if (!isLoopback(host) && !this.o.apiKey) {
+      if (!this.o.insecure) {
+        return Promise.reject(new ConfigError(`gvm serve: ${host} is not a loopback address and no API key is set: anyone who can reach it could use this model and this machine's cores. Set an API key (apiKey), or insecure: true to serve it open anyway`));
+      }
+      this.logger.warn(`WARNING: gvm serve listens on ${host} without an API key: anyone who can reach this address can use the model and this machine's cores`);
+    }
     return new Promise((resolve, reject) => {
       this.http.once("error", reject);
       this.http.listen(port, host, () => {
@@ -104,6 +145,7 @@ export class GvmServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.refused.has(req.socket)) return void req.resume();
     const path = (req.url ?? "/").split("?")[0] as string;
     const route = ROUTES[path];
     if (path === "/health" && req.method === "GET") return void sendJson(res, 200, {});
@@ -116,10 +158,27 @@ export class GvmServer {
         data: [{ id: this.o.modelName, object: "model", created: this.created, owned_by: "gvm", max_model_len: this.o.model.config.maxPositions }],
       });
     }
-    const body = await readJson(req, this.limits.maxBodyBytes);
-    const plan = route.name === "completions" ? this.planCompletion(body) : this.planChat(body);
-    if (this.waiting >= this.limits.maxQueue) throw new ApiError(429, `the server is busy (${this.waiting} requests waiting); retry later`, "rate_limit_error");
-    await this.enqueue(() => this.execute(plan, res));
+    // Admission comes before the body is read: shedding a request must cost
+    // nothing, or a flood of large ones stalls the server while it refuses them.
+    if (this.pending >= this.limits.maxQueue) {
+      throw new ApiError(429, `the server is busy (${this.pending} requests waiting; this server's limit is ${this.limits.maxQueue}); retry after ${RETRY_AFTER_S} s`, "rate_limit_error", null, null, { "retry-after": String(RETRY_AFTER_S) });
+    }
+    this.pending++;
+    let admitted = true;
+    const leave = () => {
+      if (admitted) this.pending--;
+      admitted = false;
+    };
+    try {
+      const body = await readJson(req, this.limits.maxBodyBytes, this.limits.requestTimeoutMs);
+      const plan = route.name === "completions" ? this.planCompletion(body) : this.planChat(body);
+      await this.enqueue(() => {
+        leave();
+        return this.execute(plan, res);
+      });
+    } finally {
+      leave();
+    }
   }
 
   private authorize(req: IncomingMessage): void {
@@ -156,6 +215,14 @@ export class GvmServer {
     };
   }
 
+  /** Refuses prompt text over the limit before any of it is tokenized or rendered. */
+  private checkPromptSize(texts: readonly string[], what: string, param: string): void {
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    if (chars > this.limits.maxPromptChars) {
+      throw new ApiError(400, `${what} ${chars} characters; this server takes at most ${this.limits.maxPromptChars} per request`, "invalid_request_error", param, "prompt_too_long");
+    }
+  }
+
   private promptIds(text: string): number[] {
     const ids = this.o.tokenizer.encode(text);
     const all = this.o.tokenizer.bosId === null ? ids : [this.o.tokenizer.bosId, ...ids];
@@ -168,6 +235,7 @@ export class GvmServer {
     this.checkModel(r.model);
     if (r.best_of !== undefined && r.best_of !== null && r.best_of !== (r.n ?? 1)) throw new ApiError(400, "best_of is not supported by gvm serve (only best_of = n)", "invalid_request_error", "best_of");
     const prompts = typeof r.prompt === "string" ? [r.prompt] : r.prompt;
+    this.checkPromptSize(prompts, prompts.length === 1 ? "the prompt has" : `the ${prompts.length} prompts have`, "prompt");
     const seed = r.seed ?? randomInt(2 ** 31);
     const top = r.logprobs ?? 0;
     const jobs = prompts.map((p, i) => this.job(this.promptIds(p), r, i === 0 ? seed : Rng.derive(seed, i).u32(), r.max_tokens ?? null, 16, Math.max(0, top)));
@@ -179,6 +247,11 @@ export class GvmServer {
     this.checkModel(r.model);
     if (this.o.chat === null) throw new ApiError(400, "this model has no chat template; use /v1/completions, or start gvm serve with --chat FORMAT", "invalid_request_error", "messages");
     const messages = r.messages.map((m) => ({ role: (m.role === "developer" ? "system" : m.role) as ChatRole, content: typeof m.content === "string" ? m.content : m.content.map((p) => p.text).join("") }));
+    this.checkPromptSize(
+      messages.map((m) => m.content),
+      "the messages have",
+      "messages",
+    );
     let text: string;
     try {
       text = this.o.chat(messages);
@@ -195,10 +268,13 @@ export class GvmServer {
 
   /** Runs fn after every earlier request has finished. */
   private enqueue(fn: () => Promise<void>): Promise<void> {
-    this.waiting++;
     const run = this.queue.then(async () => {
-      this.waiting--;
-      await fn();
+      this.running++;
+      try {
+        await fn();
+      } finally {
+        this.running--;
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -344,7 +420,7 @@ export class GvmServer {
       if (!res.destroyed) res.end(`data: ${JSON.stringify(e.body())}\n\ndata: [DONE]\n\n`);
       return;
     }
-    sendJson(res, e.status, e.body());
+    sendJson(res, e.status, e.body(), e.headers);
   }
 }
 
@@ -368,41 +444,9 @@ function offsets(pieces: string[]): number[] {
   return out;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   if (res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
-}
-
-/** The request body as JSON, at most `limit` bytes. */
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      return reject(new ApiError(413, `request body of ${declared} bytes exceeds this server's limit of ${limit}`));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) over = true;
-      else chunks.push(c);
-    });
-    req.on("end", () => {
-      if (over) return reject(new ApiError(413, `request body exceeds this server's limit of ${limit} bytes`));
-      const text = Buffer.concat(chunks).toString("utf8");
-      if (text.trim() === "") return reject(new ApiError(400, "the request body is empty; expected a JSON object"));
-      try {
-        const json: unknown = JSON.parse(text);
-        if (json === null || typeof json !== "object" || Array.isArray(json)) return reject(new ApiError(400, "the request body must be a JSON object"));
-        resolve(json);
-      } catch (err) {
-        reject(new ApiError(400, `the request body is not valid JSON (${(err as Error).message})`));
-      }
-    });
-    req.on("error", (err) => reject(new ApiError(400, `reading the request failed (${err.message})`)));
-  });
 }
