@@ -49,12 +49,33 @@ export function majAtK(keys: readonly (string | null)[], correct: readonly boole
   return best?.correct ?? false;
 }
 
-/** Mean and a normal-approximation 95% interval of per-problem scores. */
-export function meanWithCi(xs: readonly number[]): { mean: number; lo: number; hi: number; n: number } {
+/**
+ * Mean of per-problem scores in [0, 1] (avg@k with k samples each) and a
+ * 95% Wilson score interval, which stays inside [0, 1]: the normal interval
+ * it replaces went below 0 near 0 accuracy and gave [p, p] when every score
+ * was equal. The interval counts n_eff trials, the number of single draws
+ * whose spread matches the scores' (n p(1-p) / s^2), bounded to
+ * [n, n k]: for 0/1 scores it is the textbook Wilson interval over n
+ * problems, and with no spread (all 0, all 1) that over all n k samples.
+ */
+export function meanWithCi(xs: readonly number[], k = 1): { mean: number; lo: number; hi: number; n: number } {
   const n = xs.length;
   if (n === 0) return { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, n };
+  for (const x of xs) if (!(x >= 0 && x <= 1)) throw new MetricError(`meanWithCi: scores must lie in [0, 1], got ${x}`);
+  if (!(Number.isInteger(k) && k >= 1)) throw new MetricError(`meanWithCi: k must be an integer >= 1, got ${k}`);
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   const varc = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
-  const half = 1.96 * Math.sqrt(varc / n);
-  return { mean, lo: mean - half, hi: mean + half, n };
+  const bernoulli = mean * (1 - mean);
+  const trials = varc > 0 ? Math.min(n * k, Math.max(n, (n * bernoulli) / varc)) : n * k;
+  const [lo, hi] = wilson(mean, trials);
+  return { mean, lo, hi, n };
+}
+
+/** The 95% Wilson score interval of a proportion p observed over `trials` draws. */
+export function wilson(p: number, trials: number, z = 1.959963984540054): [number, number] {
+  const z2n = (z * z) / trials;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials));
+  // Exactly, lo <= p <= hi within [0, 1]; rounding can miss by 1e-17 at p = 0 or 1.
+  return [Math.min(p, Math.max(0, centre - half)), Math.max(p, Math.min(1, centre + half))];
 }

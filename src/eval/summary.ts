@@ -17,7 +17,7 @@ export interface SetSummary {
   k: number;
   /** avg@k: mean over problems of the fraction of correct responses. */
   avg: number;
-  /** 95% interval of avg@k over problems. */
+  /** 95% Wilson interval of avg@k over problems (inside [0, 1]; see meanWithCi). */
   ci: [number, number];
   /** pass@j (mean over problems) for j = 1, 2, 4, ..., k. */
   pass: Record<string, number>;
@@ -37,7 +37,7 @@ export interface SetSummary {
 
 export function summarizeSet(set: string, records: readonly ProblemRecord[]): SetSummary {
   const k = records[0]?.k ?? 0;
-  const avg = meanWithCi(records.map((r) => r.avg));
+  const avg = meanWithCi(records.map((r) => r.avg), Math.max(1, k));
   const pass: Record<string, number> = {};
   for (const key of Object.keys(records[0]?.pass ?? {})) pass[key] = mean(records.map((r) => r.pass[key] ?? Number.NaN));
   const responses = records.flatMap((r) => r.responses);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Rng } from "./rng.js";
+import { GvmError } from "./errors.js";
+import { Rng, RngError } from "./rng.js";
 
 describe("Rng", () => {
   it("is deterministic for a seed and differs across seeds", () => {
@@ -57,7 +58,12 @@ describe("Rng", () => {
     expect(new Set([a, ...others]).size).toBe(6);
   });
 
-  it("rejects a bad range", () => {
-    expect(() => new Rng(0).int(0)).toThrow(/n must be an integer/);
+  it("rejects a bad range with a typed error naming the value", () => {
+    for (const n of [0, -1, 1.5, Number.NaN, 2 ** 32 + 1]) {
+      expect(() => new Rng(0).int(n)).toThrow(RngError);
+      expect(() => new Rng(0).int(n)).toThrow(GvmError);
+      expect(() => new Rng(0).int(n)).toThrow(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    }
+    expect(new Rng(0).int(2 ** 32)).toBeLessThan(2 ** 32);
   });
 });

@@ -3,7 +3,12 @@
  * splitmix32. Same seed, same stream, on every machine; the state is four
  * uint32s so it can be saved in a checkpoint and restored exactly.
  */
+import { GvmError } from "./errors.js";
+
 export type RngState = readonly [number, number, number, number];
+
+/** An Rng method called outside its domain (a caller's bug or an unchecked config value). */
+export class RngError extends GvmError {}
 
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0;
@@ -72,7 +77,7 @@ export class Rng {
 
   /** Uniform integer in [0, n), unbiased (rejection sampling). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 0x100000000) throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 0x100000000) throw new RngError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = this.u32();

@@ -38,18 +38,27 @@ export interface ModelDir extends TokenizerDir {
 }
 
 /**
- * True for gvm's byte-level models: special ids, where given, are the byte
- * tokenizer's, and either the vocabulary is exactly its 259 ids or the
- * config names its bos and eos ids (a padded embedding).
+ * What keeps a config from being a gvm byte-level model's, or nothing: the
+ * special ids, where given, must be the byte tokenizer's (pad 256, bos 257,
+ * eos 258), and either the vocabulary is exactly its 259 ids or the config
+ * names its bos and eos ids (a padded embedding).
  */
-export function isByteLevelConfig(c: ModelConfig): boolean {
+function byteLevelMismatches(c: ModelConfig): string[] {
+  const out: string[] = [];
+  const size = new ByteTokenizer().vocabSize;
   const pad = c.raw.pad_token_id;
-  const idsFit =
-    (c.bosTokenId === null || c.bosTokenId === ByteTokenizer.BOS) &&
-    (c.eosTokenIds.length === 0 || (c.eosTokenIds.length === 1 && c.eosTokenIds[0] === ByteTokenizer.EOS)) &&
-    (pad === undefined || pad === null || pad === ByteTokenizer.PAD);
+  if (c.bosTokenId !== null && c.bosTokenId !== ByteTokenizer.BOS) out.push(`bos_token_id ${c.bosTokenId} (the byte tokenizer's is ${ByteTokenizer.BOS})`);
+  if (c.eosTokenIds.length > 0 && !(c.eosTokenIds.length === 1 && c.eosTokenIds[0] === ByteTokenizer.EOS)) out.push(`eos_token_id ${JSON.stringify(c.eosTokenIds.length === 1 ? c.eosTokenIds[0] : c.eosTokenIds)} (the byte tokenizer's is ${ByteTokenizer.EOS})`);
+  if (pad !== undefined && pad !== null && pad !== ByteTokenizer.PAD) out.push(`pad_token_id ${JSON.stringify(pad)} (the byte tokenizer's is ${ByteTokenizer.PAD})`);
   const named = c.bosTokenId === ByteTokenizer.BOS && c.eosTokenIds[0] === ByteTokenizer.EOS;
-  return idsFit && (c.vocabSize === new ByteTokenizer().vocabSize || (named && c.vocabSize >= new ByteTokenizer().vocabSize));
+  if (c.vocabSize < size) out.push(`vocab_size ${c.vocabSize} (the byte tokenizer has ${size} ids)`);
+  else if (c.vocabSize > size && !named) out.push(`vocab_size ${c.vocabSize} (more than the byte tokenizer's ${size} ids needs bos_token_id ${ByteTokenizer.BOS} and eos_token_id ${ByteTokenizer.EOS} named)`);
+  return out;
+}
+
+/** True for gvm's byte-level models (see byteLevelMismatches). */
+export function isByteLevelConfig(c: ModelConfig): boolean {
+  return byteLevelMismatches(c).length === 0;
 }
 
 /** config.json, tokenizer and chat template of a directory, without the weights. */
@@ -62,9 +71,18 @@ export function loadTokenizerDir(dir: string): TokenizerDir {
     }
     return { dir, config, tokenizer, kind: "hf", chatTemplate: loadChatTemplate(dir, tokenizer) };
   }
-  if (isByteLevelConfig(config)) return { dir, config, tokenizer: new ByteTokenizer(), kind: "byte", chatTemplate: null };
+  const mismatches = byteLevelMismatches(config);
+  if (mismatches.length === 0) return { dir, config, tokenizer: new ByteTokenizer(), kind: "byte", chatTemplate: null };
+  const bytes = new ByteTokenizer().vocabSize;
+  // A vocabulary the byte tokenizer fits was meant to be byte-level: name
+  // the ids that disagree rather than the rule the size already meets.
+  if (config.vocabSize >= bytes && mismatches.every((m) => !m.startsWith("vocab_size"))) {
+    throw new CheckpointError(
+      `${dir}: no tokenizer.json, and config.json's vocab_size ${config.vocabSize} fits gvm's byte tokenizer, but its ${mismatches.join(", ")} ${mismatches.length === 1 ? "does" : "do"} not; set those ids to the byte tokenizer's (pad_token_id ${ByteTokenizer.PAD}, bos_token_id ${ByteTokenizer.BOS}, eos_token_id ${ByteTokenizer.EOS}) or remove them, or add the model's tokenizer.json + tokenizer_config.json`,
+    );
+  }
   throw new CheckpointError(
-    `${dir}: no tokenizer.json (expected tokenizer.json + tokenizer_config.json of a Hugging Face model, or a gvm byte-level model: vocab_size 259, or bos/eos_token_id ${ByteTokenizer.BOS}/${ByteTokenizer.EOS}; config.json has vocab_size ${config.vocabSize}, bos_token_id ${config.bosTokenId}, eos_token_id ${JSON.stringify(config.eosTokenIds)})`,
+    `${dir}: no tokenizer.json (expected tokenizer.json + tokenizer_config.json of a Hugging Face model, or a gvm byte-level model: vocab_size ${bytes}, or more with bos_token_id ${ByteTokenizer.BOS} and eos_token_id ${ByteTokenizer.EOS}; config.json has vocab_size ${config.vocabSize}, bos_token_id ${config.bosTokenId}, eos_token_id ${JSON.stringify(config.eosTokenIds)})`,
   );
 }
 
