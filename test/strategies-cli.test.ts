@@ -24,6 +24,8 @@ describe("gvm strategies", () => {
     expect(by.get("gvm-online")).toMatchObject({ reads: ["history", "gradient norms"], needsStage1: false });
     expect(by.get("knapsack")).toMatchObject({ reads: ["history"], needsStage1: false });
     expect(by.get("greso")).toMatchObject({ reads: ["history"], needsStage1: false });
+    expect(by.get("dapo")).toMatchObject({ reads: ["extra rounds"], needsStage1: false });
+    expect(by.get("reinforce-ada")).toMatchObject({ reads: ["extra rounds"], needsStage1: false });
     for (const l of lines) {
       expect(Object.keys(l)).toEqual(["name", "reads", "needsStage1", "summary"]);
       expect(l.summary).toBe(getStrategy(l.name as string).summary);
@@ -47,12 +49,35 @@ describe("the peer strategies in gvm train and gvm allocate", () => {
     expect(getStrategy(g.rl.strategy).parseOptions(g.rl.strategyOptions)).toMatchObject({ pEasy: 0.25, pHard: 0.5 });
   });
 
+  it("accepts --set rl.strategy=dapo / reinforce-ada with their options", () => {
+    const d = loadTrainConfig(undefined, ["rl.strategy=dapo", "rl.strategyOptions.maxGenBatches=3"]);
+    expect(getStrategy(d.rl.strategy).parseOptions(d.rl.strategyOptions)).toEqual({ groupSize: null, genPrompts: null, maxGenBatches: 3 });
+    const a = loadTrainConfig(undefined, ["rl.strategy=reinforce-ada", "rl.strategyOptions.variant=positive-focused"]);
+    expect(getStrategy(a.rl.strategy).parseOptions(a.rl.strategyOptions)).toEqual({ groupSize: 4, roundSize: 8, maxRounds: 4, variant: "positive-focused" });
+  });
+
   it("gvm train refuses a bad strategy option before making the run directory", async () => {
     const runDir = join(dir, "never");
     const r = await gvm("train", "--strategy", "knapsack", "--set", "rl.strategyOptions.nMin=0", "--run-dir", runDir, "--quiet");
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/allocation 'knapsack': option 'nMin' must be >= 1/);
     expect(existsSync(runDir)).toBe(false);
+  });
+
+  it("gvm train refuses a bad reinforce-ada option before making the run directory", async () => {
+    const runDir = join(dir, "never-ada");
+    const r = await gvm("train", "--strategy", "reinforce-ada", "--set", "rl.strategyOptions.groupSize=1", "--run-dir", runDir, "--quiet");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/allocation 'reinforce-ada': option 'groupSize' must be >= 2/);
+    expect(existsSync(runDir)).toBe(false);
+  });
+
+  it("gvm allocate refuses strategies that generate in rounds: they need a sampler", async () => {
+    for (const name of ["dapo", "reinforce-ada"]) {
+      const r = await gvm("allocate", "--jsonl", join(dir, "absent.jsonl"), "--budget", "8", "--strategy", name);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(new RegExp(`strategy '${name}' generates in extra rounds and needs a sampler, so it has no allocation from a file; use it in gvm train \\(--strategy ${name}\\), or uniform, gvm, gvm-ponly here`));
+    }
   });
 
   it("gvm allocate refuses strategies that need a run's history", async () => {

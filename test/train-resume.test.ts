@@ -1,7 +1,9 @@
 /**
  * End to end: `gvm train` killed with SIGKILL mid-run and rerun with the
  * same command continues from its last checkpoint, loses nothing, and logs
- * the same metrics as an uninterrupted run with the same seed.
+ * the same metrics as an uninterrupted run with the same seed; a strategy
+ * that draws extra prompts for its rounds (dapo) resumes where the prompt
+ * stream stood.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,6 +11,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { loadTrainConfig } from "../src/train/config.js";
+import type { IterationRecord } from "../src/train/records.js";
+import { train } from "../src/train/trainer.js";
+import { Logger } from "../src/util/log.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "src", "cli", "bin.ts");
@@ -88,5 +94,23 @@ describe("gvm train: kill -9 and resume", () => {
     const second = spawnSync(tsx, [...args(join(dir, "r"), cfg), "--set", "rl.lr=0.1"], { env, encoding: "utf8" });
     expect(second.status).toBe(2);
     expect(second.stderr).toMatch(/rl\.lr: 0\.0002 -> 0\.1/);
+  }, 300_000);
+
+  it("resumes a dapo run where its prompt stream stood, extra prompts included", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gvm-resume-"));
+    const cfg = join(dir, "cfg.yaml");
+    writeFileSync(cfg, CONFIG.replace("strategy: gvm", "strategy: dapo").replace("iterations: 4", "iterations: 3"));
+    const quiet = { log: new Logger({ level: "warn", sink: () => {} }), progress: false };
+    const straight = loadTrainConfig(cfg, [`runDir=${join(dir, "straight")}`]);
+    await train(straight, quiet);
+    const split = loadTrainConfig(cfg, [`runDir=${join(dir, "split")}`]);
+    expect((await train(split, { ...quiet, stopAfter: 1 })).finished).toBe(false);
+    expect((await train(split, quiet)).finished).toBe(true);
+    const metrics = comparable(join(dir, "split", "metrics.jsonl"));
+    expect(metrics).toEqual(comparable(join(dir, "straight", "metrics.jsonl")));
+    // The test means something only if the first iteration drew past its own 8 prompts (then iteration 2 starts later in the stream).
+    const iterations = metrics.filter((r): r is IterationRecord => (r as { kind: string }).kind === "iteration");
+    expect(iterations[0]?.generation?.prompts).toBeGreaterThan(8);
+    for (const r of iterations) expect(r.generation?.responses.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(32);
   }, 300_000);
 });

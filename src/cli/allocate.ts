@@ -33,6 +33,9 @@ const OPTIONS = {
   "count-field": { type: "string" },
 } as const;
 
+/** Strategies that allocate from a file of statistics: not those reading a run's history or sampling in rounds of their own. */
+const ONE_SHOT = STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.some((f) => f === "online" || f === "rounds"));
+
 const HELP = [
   "Usage: gvm allocate --jsonl FILE --budget N [options]",
   "",
@@ -44,7 +47,7 @@ const HELP = [
   "Options:",
   "  --jsonl FILE                  per-prompt statistics, one JSON object a line (required)",
   "  --budget N                    total responses to allocate, an integer >= 0 (required)",
-  `  --strategy NAME               ${STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.includes("online")).join(" | ")} (default gvm)`,
+  `  --strategy NAME               ${ONE_SHOT.join(" | ")} (default gvm)`,
   "  --alpha A                     penalty weight in w = G / sqrt(p + A / p^(B-1)) (default 0.001)",
   "  --beta B                      penalty exponent (default 2)",
   "  --rounding RULE               largest-remainder | low-acceptance-first (default largest-remainder)",
@@ -119,8 +122,10 @@ export const allocateCommand: Command = {
     const name = values.strategy ?? "gvm";
     const strategy = getStrategy(name);
     if (strategy.reads.includes("online")) {
-      const here = STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.includes("online")).join(", ");
-      throw new ConfigError(`gvm ${NAME}: strategy '${name}' needs per-prompt history from a training run; use ${here} here`);
+      throw new ConfigError(`gvm ${NAME}: strategy '${name}' needs per-prompt history from a training run; use ${ONE_SHOT.join(", ")} here`);
+    }
+    if (strategy.reads.includes("rounds")) {
+      throw new ConfigError(`gvm ${NAME}: strategy '${name}' generates in extra rounds and needs a sampler, so it has no allocation from a file; use it in gvm train (--strategy ${name}), or ${ONE_SHOT.join(", ")} here`);
     }
 
     const raw: Record<string, unknown> = {};

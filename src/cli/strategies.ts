@@ -8,7 +8,7 @@ import { type Command, parseOptions } from "./command.js";
 
 const NAME = "strategies";
 
-/** Words for what a strategy reads; "extra rounds" is reserved for strategies that generate in rounds (none yet). */
+/** Words for what a strategy reads; "extra rounds": it samples in rounds of its own (dapo, reinforce-ada), so its cost per step varies. */
 export type StrategyRead = "acceptance rates" | "gradient norms" | "sample counts" | "history" | "extra rounds";
 
 const WORDS: Record<InputField, StrategyRead> = {
@@ -16,6 +16,7 @@ const WORDS: Record<InputField, StrategyRead> = {
   gradNorm: "gradient norms",
   sampleCount: "sample counts",
   online: "history",
+  rounds: "extra rounds",
 };
 
 export interface StrategyLine {
@@ -47,9 +48,11 @@ export const strategiesCommand: Command = {
     "",
     "Prints one JSON object per allocation strategy, in registry order:",
     '  {"name": ..., "reads": [...], "needsStage1": true|false, "summary": ...}',
-    'reads lists "acceptance rates", "gradient norms", "sample counts" and "history"',
-    "(each prompt's earlier samples, kept by the trainer) as the strategy uses them",
-    "with its default options. Select one with gvm train --strategy NAME (or",
+    'reads lists "acceptance rates", "gradient norms", "sample counts", "history"',
+    "(each prompt's earlier samples, kept by the trainer) and \"extra rounds\" (it",
+    "samples in rounds of its own until its groups are good enough, so its cost per",
+    "step varies up to the run's budget) as the strategy uses them with its default",
+    "options. Select one with gvm train --strategy NAME (or",
     "--set rl.strategy=NAME) and pass options with --set rl.strategyOptions.KEY=VALUE;",
     "docs/allocation.md gives each strategy's rules, options and sources.",
     "",

@@ -1,4 +1,4 @@
-/** Sample allocation: strategies, their options, the online estimator. */
+/** Sample allocation: strategies, their options, the online estimator, the round planners. */
 export * from "./errors.js";
 export * from "./options.js";
 export * from "./types.js";
@@ -9,5 +9,8 @@ export * from "./online.js";
 export { allocateKnapsack, greedyKnapsack, knapsackCost, knapsackLogGain, knapsackValue } from "./knapsack.js";
 export { allocateGreso, GRESO_STREAM, gresoKeepProbability } from "./greso.js";
 export { validateInput, type InputField } from "./input.js";
+export * from "./rounds.js";
+export { DAPO_PLANNER, dapoGenPrompts, dapoGroupSize, dapoKeepsGroup, planDapo, selectDapo } from "./dapo.js";
+export { balancedDownsample, fallbackDownsample, planReinforceAda, REINFORCE_ADA_PLANNER, reinforceAdaResolved, selectReinforceAda } from "./reinforce-ada.js";
 export { allocateWeighted, checkCaps, spreadEvenly, uniformCounts } from "./pipeline.js";
 export * from "./strategies.js";

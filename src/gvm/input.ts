@@ -5,8 +5,12 @@
 import { AllocationInputError, type AllocationField } from "./errors.js";
 import type { AllocationInput } from "./types.js";
 
-/** The input fields a strategy reads. */
-export type InputField = "acceptRate" | "gradNorm" | "sampleCount" | "online";
+/**
+ * The input fields a strategy reads; "rounds" marks a strategy that reads
+ * no precomputed statistics but the rewards of its own extra rounds of
+ * sampling (a RoundPlanner: dapo, reinforce-ada), so it needs a sampler.
+ */
+export type InputField = "acceptRate" | "gradNorm" | "sampleCount" | "online" | "rounds";
 
 function bad(field: AllocationField, index: number | null, message: string): never {
   const where = index === null ? field : `${field}[${index}]`;
@@ -19,7 +23,7 @@ export function validateInput(strategy: string, input: AllocationInput, budget: 
   if (!Number.isSafeInteger(m) || m < 0) bad("prompts", null, `= ${m} must be an integer >= 0`);
   if (!Number.isSafeInteger(budget) || budget < 0) bad("budget", null, `= ${budget} must be an integer >= 0`);
   if (m === 0 && budget > 0) bad("prompts", null, `= 0: a budget of ${budget} cannot be placed on zero prompts`);
-  const arrays: [Exclude<InputField, "online">, (v: number) => boolean, string][] = [
+  const arrays: [Exclude<InputField, "online" | "rounds">, (v: number) => boolean, string][] = [
     ["acceptRate", (v) => v >= 0 && v <= 1, "a number in [0, 1]"],
     ["gradNorm", (v) => v >= 0 && Number.isFinite(v), "a finite number >= 0"],
     ["sampleCount", (v) => Number.isSafeInteger(v) && v >= 0, "an integer >= 0"],

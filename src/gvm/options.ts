@@ -88,6 +88,28 @@ export interface GresoOptions {
   nMax: number | null;
 }
 
+/** Options of `dapo` (DAPO's dynamic sampling: verl recipe/dapo, `algorithm.filter_groups`). */
+export interface DapoOptions {
+  /** Responses per prompt, every group the same size (`rollout.n`), integer >= 1; null: the largest n with 2 x genPrompts x n <= N, at least 2 (the budget pays for two generation batches). */
+  groupSize: number | null;
+  /** Prompts per generation batch (`data.gen_batch_size`), integer >= 1; null: m, the groups the update wants (verl's default, gen_batch_size = train_batch_size). */
+  genPrompts: number | null;
+  /** At most this many generation batches per iteration (`max_num_gen_batches`), integer >= 1; null: no limit but the budget. */
+  maxGenBatches: number | null;
+}
+
+/** Options of `reinforce-ada` (Reinforce-Ada, arXiv 2510.04996: online successive elimination, then a balanced down-sample). */
+export interface ReinforceAdaOptions {
+  /** Responses per prompt the update trains on after the down-sample (`rollout.n`, final_keep_per_prompt), integer >= 2. */
+  groupSize: number;
+  /** Samples for each still-active prompt per round (`round_repeat`), integer >= 1. */
+  roundSize: number;
+  /** At most this many rounds per iteration (`max_rounds`), integer >= 1. */
+  maxRounds: number;
+  /** When a prompt leaves the active set (`reinforce_ada_choice`): "balanced", once it has groupSize/2 accepted and groupSize - groupSize/2 rejected; "positive-focused", once it has one accepted. */
+  variant: "balanced" | "positive-focused";
+}
+
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 
 const commonShape = {
@@ -167,6 +189,27 @@ const gresoSchema = z
   })
   .strict();
 
+const positiveInt = z.number().int("must be an integer").min(1, "must be >= 1");
+
+const dapoSchema = z
+  .object({
+    groupSize: positiveInt.nullable().default(null),
+    genPrompts: positiveInt.nullable().default(null),
+    // verl's config default is 0 (no limit); its DAPO scripts run with 10.
+    maxGenBatches: positiveInt.nullable().default(10),
+  })
+  .strict();
+
+const reinforceAdaSchema = z
+  .object({
+    // The reference script's rollout.n; its config's round_repeat and max_rounds.
+    groupSize: z.number().int("must be an integer").min(2, "must be >= 2 (a group of one has no baseline)").default(4),
+    roundSize: positiveInt.default(8),
+    maxRounds: positiveInt.default(4),
+    variant: z.enum(["balanced", "positive-focused"]).default("balanced"),
+  })
+  .strict();
+
 // Compile-time checks that the documented interfaces and the schemas agree.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const gvmAgrees: Same<z.output<typeof gvmSchema>, GvmOptions> = true;
@@ -177,6 +220,10 @@ void gvmAgrees;
 void onlineAgrees;
 void knapsackAgrees;
 void gresoAgrees;
+const dapoAgrees: Same<z.output<typeof dapoSchema>, DapoOptions> = true;
+const reinforceAdaAgrees: Same<z.output<typeof reinforceAdaSchema>, ReinforceAdaOptions> = true;
+void dapoAgrees;
+void reinforceAdaAgrees;
 
 /** Partial options as a user writes them; omitted fields take their defaults. */
 export type GvmOptionsInput = Partial<GvmOptions>;
@@ -216,4 +263,14 @@ export function parseKnapsackOptions(raw: unknown, where = "allocation 'knapsack
 /** Validates `greso` options and fills in defaults. */
 export function parseGresoOptions(raw: unknown, where = "allocation 'greso'"): GresoOptions {
   return parseWith(gresoSchema, raw, where);
+}
+
+/** Validates `dapo` options and fills in defaults. */
+export function parseDapoOptions(raw: unknown, where = "allocation 'dapo'"): DapoOptions {
+  return parseWith(dapoSchema, raw, where);
+}
+
+/** Validates `reinforce-ada` options and fills in defaults. */
+export function parseReinforceAdaOptions(raw: unknown, where = "allocation 'reinforce-ada'"): ReinforceAdaOptions {
+  return parseWith(reinforceAdaSchema, raw, where);
 }

@@ -214,7 +214,7 @@ describe("gvm-ponly and the posterior acceptance rate", () => {
 
 describe("registry and options", () => {
   it("lists every strategy and describes what each needs", () => {
-    expect(STRATEGY_NAMES).toEqual(["uniform", "gvm", "gvm-ponly", "gvm-online", "knapsack", "greso"]);
+    expect(STRATEGY_NAMES).toEqual(["uniform", "gvm", "gvm-ponly", "gvm-online", "knapsack", "greso", "dapo", "reinforce-ada"]);
     expect(ALLOCATION_STRATEGIES.gvm.needsStage1).toBe(true);
     expect(ALLOCATION_STRATEGIES["gvm-online"].needsStage1).toBe(false);
     const online = getStrategy("gvm-online");
@@ -238,7 +238,7 @@ describe("registry and options", () => {
   });
 
   it("rejects unknown strategies and bad options with ConfigError naming the option", () => {
-    expect(() => getStrategy("gvm2")).toThrow(/unknown allocation strategy 'gvm2'; known: uniform, gvm, gvm-ponly, gvm-online, knapsack, greso/);
+    expect(() => getStrategy("gvm2")).toThrow(/unknown allocation strategy 'gvm2'; known: uniform, gvm, gvm-ponly, gvm-online, knapsack, greso, dapo, reinforce-ada/);
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ alpha: -1 }, /'alpha' must be >= 0/],
       [{ beta: 0.5 }, /'beta' must be >= 1/],
@@ -252,6 +252,38 @@ describe("registry and options", () => {
     for (const [options, message] of bad) {
       expect(() => getStrategy("gvm").parseOptions(options)).toThrow(ConfigError);
       expect(() => getStrategy("gvm").parseOptions(options)).toThrow(message);
+    }
+  });
+});
+
+describe("strategies that generate in rounds", () => {
+  it("have a round planner, read extra rounds, and refuse a one-shot allocation", () => {
+    for (const name of ["dapo", "reinforce-ada"] as const) {
+      const s = getStrategy(name);
+      expect(s.rounds).toBeDefined();
+      expect(s.reads).toEqual(["rounds"]);
+      expect(s.needsStage1).toBe(false);
+      expect(() => allocate(name, { prompts: 2 }, 8)).toThrow(ConfigError);
+      expect(() => allocate(name, { prompts: 2 }, 8)).toThrow(new RegExp(`allocation '${name}' generates in extra rounds and needs a sampler`));
+    }
+    for (const name of ["uniform", "gvm", "knapsack", "greso"]) expect(getStrategy(name).rounds).toBeUndefined();
+  });
+
+  it("fill documented defaults and name bad options", () => {
+    expect(getStrategy("dapo").parseOptions({})).toEqual({ groupSize: null, genPrompts: null, maxGenBatches: 10 });
+    expect(getStrategy("reinforce-ada").parseOptions({})).toEqual({ groupSize: 4, roundSize: 8, maxRounds: 4, variant: "balanced" });
+    const bad: [string, Record<string, unknown>, RegExp][] = [
+      ["dapo", { groupSize: 0 }, /allocation 'dapo': option 'groupSize' must be >= 1/],
+      ["dapo", { maxGenBatches: 0 }, /option 'maxGenBatches' must be >= 1/],
+      ["dapo", { genPrompts: 2.5 }, /option 'genPrompts' must be an integer/],
+      ["dapo", { filterGroups: true }, /unknown option\(s\) 'filterGroups'/],
+      ["reinforce-ada", { groupSize: 1 }, /allocation 'reinforce-ada': option 'groupSize' must be >= 2/],
+      ["reinforce-ada", { maxRounds: 0 }, /option 'maxRounds' must be >= 1/],
+      ["reinforce-ada", { variant: "positive" }, /option 'variant'/],
+    ];
+    for (const [name, options, message] of bad) {
+      expect(() => getStrategy(name).parseOptions(options)).toThrow(ConfigError);
+      expect(() => getStrategy(name).parseOptions(options)).toThrow(message);
     }
   });
 });

@@ -1,27 +1,35 @@
 /**
  * The allocation strategies, one registry by name. Every strategy is a pure
  * function (input, budget, options) -> AllocationResult with options parsed
- * by its own validator; the trainer, the CLI and the benchmark all look them
- * up here.
+ * by its own validator, or, for strategies that generate in rounds (dapo,
+ * reinforce-ada), a pure RoundPlanner the trainer drives; the trainer, the
+ * CLI and the benchmark all look them up here.
  */
 import { ConfigError } from "../util/errors.js";
 import { validateInput, type InputField } from "./input.js";
+import { DAPO_PLANNER } from "./dapo.js";
 import { allocateGreso } from "./greso.js";
 import { allocateKnapsack } from "./knapsack.js";
 import { estimateOnline } from "./online.js";
 import {
+  parseDapoOptions,
   parseGresoOptions,
   parseGvmOnlineOptions,
   parseGvmOptions,
   parseKnapsackOptions,
+  parseReinforceAdaOptions,
   parseUniformOptions,
+  type DapoOptions,
   type GresoOptions,
   type GvmOnlineOptions,
   type GvmOptions,
   type KnapsackOptions,
+  type ReinforceAdaOptions,
   type UniformOptions,
 } from "./options.js";
 import { allocateWeighted, checkOutput, uniformCounts } from "./pipeline.js";
+import { REINFORCE_ADA_PLANNER } from "./reinforce-ada.js";
+import type { RoundPlanner } from "./rounds.js";
 import type { AllocationInput, AllocationResult } from "./types.js";
 
 export interface AllocationStrategy<O> {
@@ -36,8 +44,10 @@ export interface AllocationStrategy<O> {
   needsGradNorms(options: O): boolean;
   /** Validates raw options (config file, CLI) and fills defaults; ConfigError on bad ones. */
   parseOptions(raw: unknown): O;
-  /** The allocation itself; pure. */
+  /** The allocation itself; pure. Strategies with `rounds` throw a ConfigError: they need a sampler. */
   allocate(input: AllocationInput, budget: number, options: O): AllocationResult;
+  /** Set for strategies that generate in rounds (reads "rounds"): the trainer asks it round after round instead of calling allocate. */
+  readonly rounds?: RoundPlanner<O>;
 }
 
 function toArray(values: ArrayLike<number>): number[] {
@@ -170,6 +180,35 @@ const greso: AllocationStrategy<GresoOptions> = {
   allocate: allocateGreso,
 };
 
+/** A strategy that generates in rounds has no one-shot allocation: it needs a sampler. */
+function needsSampler(name: string): () => never {
+  return () => {
+    throw new ConfigError(`allocation '${name}' generates in extra rounds and needs a sampler: use it in gvm train (rl.strategy), not as a one-shot allocation`);
+  };
+}
+
+const dapo: AllocationStrategy<DapoOptions> = {
+  name: "dapo",
+  summary: "DAPO dynamic sampling: groups of n, drop those whose rewards are all equal, draw more prompts until m groups are kept (capped batches, the budget)",
+  needsStage1: false,
+  reads: ["rounds"],
+  needsGradNorms: () => false,
+  parseOptions: (raw) => parseDapoOptions(raw),
+  allocate: needsSampler("dapo"),
+  rounds: DAPO_PLANNER,
+};
+
+const reinforceAda: AllocationStrategy<ReinforceAdaOptions> = {
+  name: "reinforce-ada",
+  summary: "Reinforce-Ada: rounds of samples for the prompts still lacking enough right and wrong answers, then a balanced down-sample of each group",
+  needsStage1: false,
+  reads: ["rounds"],
+  needsGradNorms: () => false,
+  parseOptions: (raw) => parseReinforceAdaOptions(raw),
+  allocate: needsSampler("reinforce-ada"),
+  rounds: REINFORCE_ADA_PLANNER,
+};
+
 /** Every strategy by name. */
 export const ALLOCATION_STRATEGIES = {
   uniform,
@@ -178,6 +217,8 @@ export const ALLOCATION_STRATEGIES = {
   "gvm-online": gvmOnline,
   knapsack,
   greso,
+  dapo,
+  "reinforce-ada": reinforceAda,
 } as const;
 
 export type StrategyName = keyof typeof ALLOCATION_STRATEGIES;

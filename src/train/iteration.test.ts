@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ByteTokenizer, LlamaModel, LocalSampler, parseModelConfig } from "../model/index.js";
+import { ByteTokenizer, LlamaModel, LocalSampler, parseModelConfig, type Sampler } from "../model/index.js";
 import * as T from "../tensor/index.js";
 import { Rng } from "../util/rng.js";
 import { parseTrainConfig } from "./config.js";
-import { type IterationContext, runIteration } from "./iteration.js";
+import { type IterationContext, IterationError, runIteration } from "./iteration.js";
 import type { TrainPrompt } from "./prompts.js";
 import type { StepStats } from "./update.js";
 
@@ -78,5 +78,84 @@ describe("runIteration", () => {
     expect(second.allocation.n.reduce((a, b) => a + b, 0)).toBe(16);
     // A skipped prompt keeps its streak and sample count; the clock moves on.
     expect(ctx.online.get("p0")).toMatchObject({ samples: 4, accepted: 4, streak: 1, time: 2 });
+  });
+});
+
+/** Wraps a sampler and counts what it really returned, to check the iteration's accounting against. */
+function counting(inner: Sampler): { sampler: Sampler; seen: { calls: number; responses: number; tokens: number } } {
+  const seen = { calls: 0, responses: 0, tokens: 0 };
+  const sampler: Sampler = {
+    name: inner.name,
+    promptTokens: (prompt) => inner.promptTokens(prompt),
+    sample: async (requests, options, onProgress) => {
+      const out = await inner.sample(requests, options, onProgress);
+      seen.calls++;
+      for (const r of out.flat()) {
+        seen.responses++;
+        seen.tokens += r.tokens.length;
+      }
+      return out;
+    },
+  };
+  return { sampler, seen };
+}
+
+describe("runIteration: strategies that generate in rounds", () => {
+  // p0 and p1 are always right (all-equal groups); every other prompt alternates, so its groups are mixed.
+  const rewardFor = (): IterationContext["reward"] => {
+    let calls = 0;
+    return (p) => (p.id === "p0" || p.id === "p1" ? 1 : calls++ % 2 === 0 ? 1 : 0);
+  };
+  const extra = (count: number, from: number): TrainPrompt[] =>
+    Array.from({ length: count }, (_, q) => ({ id: `x${from + q}`, prompt: `Q: ${from + q}+1\n`, question: "", answer: "x", level: 2 }));
+
+  it("dapo: drops all-equal groups, draws new prompts for a second batch, and counts every response and token the sampler made", async () => {
+    const { ctx, prompts, steps, generated } = setup(1, 2, { strategy: "dapo", budget: 32 }, rewardFor());
+    const { sampler, seen } = counting(ctx.sampler);
+    ctx.sampler = sampler;
+    let drawnSoFar = 0;
+    ctx.drawPrompts = (count) => {
+      const next = extra(count, drawnSoFar);
+      drawnSoFar += count;
+      return next;
+    };
+    const res = await runIteration(ctx, 1, prompts);
+    // Default groups of max(2, floor(32 / (2 x 4))) = 4: batch 1 is the iteration's 4 prompts, batch 2 four new ones; the budget is spent.
+    expect(drawnSoFar).toBe(4);
+    expect(seen.calls).toBe(2);
+    expect(res.generation).toMatchObject({ rounds: 2, responses: [16, 16], prompts: 8, trained: 16 });
+    expect(res.allocation.ids).toEqual(["p0", "p1", "p2", "p3", "x0", "x1", "x2", "x3"]);
+    expect(res.allocation.n).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
+    // p0, p1 all right: dropped; p2, p3, x0, x1 kept; x2, x3 surplus (verl trims to m groups).
+    expect(res.allocation.trained).toEqual([0, 0, 4, 4, 4, 4, 0, 0]);
+    expect(res.allocation.status).toMatch(/dapo: 2 generation batch\(es\) of groups of 4; 4 of 4 groups kept, 2 all-equal dropped, 2 surplus dropped/);
+    // Accounting: what the sampler returned, what the trainer was told, what the record says.
+    expect(res.generated).toBe(seen.responses);
+    expect(generated).toEqual({ responses: seen.responses, tokens: seen.tokens });
+    expect(res.generation.tokens.reduce((a, b) => a + b, 0)).toBe(seen.tokens);
+    expect(res.generated).toBeLessThanOrEqual(32);
+    expect(res.stage1 + res.stage2).toBe(res.generated);
+    expect(steps).toHaveLength(2);
+  });
+
+  it("reinforce-ada: samples the unresolved prompts again until the budget, down-samples every group, and counts it all", async () => {
+    const { ctx, prompts, generated } = setup(1, 1, { strategy: "reinforce-ada", budget: 30, strategyOptions: { roundSize: 4, groupSize: 2 } }, rewardFor());
+    const { sampler, seen } = counting(ctx.sampler);
+    ctx.sampler = sampler;
+    const res = await runIteration(ctx, 1, prompts);
+    // Round 1: 4 x 4; p2, p3 resolve (one right, one wrong). Round 2: p0, p1 x 4. Round 3: the 6 left, 3 each. Then the budget is spent.
+    expect(res.generation).toMatchObject({ rounds: 3, responses: [16, 8, 6], prompts: 4, trained: 8 });
+    expect(res.allocation.n).toEqual([11, 11, 4, 4]);
+    expect(res.allocation.trained).toEqual([2, 2, 2, 2]);
+    expect(res.allocation.status).toMatch(/reinforce-ada \(balanced\): 3 round\(s\); 2 resolved, 2 still active/);
+    expect(res.generated).toBe(30);
+    expect(res.generated).toBe(seen.responses);
+    expect(generated).toEqual({ responses: seen.responses, tokens: seen.tokens });
+    expect(res.generation.tokens.reduce((a, b) => a + b, 0)).toBe(seen.tokens);
+  });
+
+  it("fails clearly when a strategy asks for new prompts and the iteration has no stream", async () => {
+    const { ctx, prompts } = setup(1, 1, { strategy: "dapo", budget: 32 }, rewardFor());
+    await expect(runIteration(ctx, 1, prompts)).rejects.toThrow(IterationError);
   });
 });

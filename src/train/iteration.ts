@@ -3,18 +3,24 @@
  * rates p_i and gradient norms G_i), allocation of the budget N by a
  * strategy from the registry, then k update steps over prompt mini-batches,
  * each sampling its prompts' remaining responses from the current policy.
- * Every generated response is counted, stage 1 included, and the time of
- * each part is measured.
+ * Strategies that generate in rounds (dapo, reinforce-ada) are driven
+ * through their RoundPlanner instead: round after round it says which
+ * prompts get how many more samples (drawing new prompts from the run's
+ * stream when it asks), every round from the current policy, and at the end
+ * which samples the k update steps train on. Every generated response and
+ * token is counted, stage 1, every round and every discarded group
+ * included, and the time of each part is measured.
  */
-import { type AllocationResult, getStrategy, type OnlinePromptState, updateOnlineState } from "../gvm/index.js";
-import { type LlamaModel, perSampleGradNorms, type SampledResponse, type Sampler, type SamplerOptions } from "../model/index.js";
+import { type AllocationResult, checkRoundRequest, getStrategy, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
+import { type LlamaModel, perSampleGradNorms, type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../model/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
 import type { ClipConfig } from "../rl/losses.js";
 import type * as T from "../tensor/index.js";
+import { GvmError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import type { Method, TrainConfig } from "./config.js";
 import type { TrainPrompt } from "./prompts.js";
-import type { AllocationSummary, StepRecord } from "./records.js";
+import type { AllocationSummary, GenerationSummary, StepRecord } from "./records.js";
 import { responseLogprobs } from "./scoring.js";
 import { type StepStats, type TrainItem, updateStep } from "./update.js";
 
@@ -34,7 +40,13 @@ export interface IterationContext {
   reward: (prompt: TrainPrompt, response: string) => 0 | 1;
   /** Per-prompt history by prompt id (strategies that read "online": gvm-online, knapsack, greso); updated in place. */
   online: Map<string, OnlinePromptState>;
-  /** Called whenever responses are generated (stage 1 and each step's fresh ones), with their count and their tokens. */
+  /**
+   * The next `count` prompts of the run's prompt stream, after the
+   * iteration's own and any drawn before: for strategies whose rounds ask
+   * for new prompts (dapo). Absent: such a strategy fails when it asks.
+   */
+  drawPrompts?: (count: number) => TrainPrompt[];
+  /** Called whenever responses are generated (stage 1, each step's fresh ones, each round), with their count and their tokens. */
   onGenerated: (responses: number, tokens: number) => void;
   /** Called after each optimizer step with its statistics. */
   onStep: (stats: StepStats, extra: Pick<StepRecord, "acceptedFrac" | "responseLen" | "tokensPerSec">) => void;
@@ -49,9 +61,13 @@ export interface IterationResult {
   /** Seconds; scoring = log-probs computed in-process for responses a server returned without them. */
   time: { sampling: number; scoring: number; gradNorms: number; update: number };
   allocation: AllocationSummary;
+  generation: GenerationSummary;
   /** A few responses for the samples log. */
   examples: Array<{ prompt: string; response: string; reward: number }>;
 }
+
+/** A strategy's rounds asked for something the iteration cannot give (new prompts without a prompt stream). */
+export class IterationError extends GvmError {}
 
 const LEARNER: Record<Method, { advantage: string; loss: "vanilla" | "plusplus"; acceptedOnly: boolean }> = {
   raft: { advantage: "raft", loss: "vanilla", acceptedOnly: true },
@@ -127,19 +143,112 @@ function meanGradNorms(ctx: IterationContext, prompts: readonly TrainPrompt[], s
   return { G: sums.map((s, i) => ((counts[i] as number) > 0 ? s / (counts[i] as number) : 0)), sums, counts };
 }
 
+/** What an iteration accumulates while it samples and trains. */
+interface Tally {
+  generated: number;
+  accepted: number;
+  /** One entry per sampling pass. */
+  passes: Array<{ responses: number; tokens: number }>;
+  rewardSum: number;
+  trained: number;
+  examples: IterationResult["examples"];
+  time: IterationResult["time"];
+}
+
+/** One sampling pass from the current policy: log-probs filled in, scored, and every response and token counted. */
+async function samplePass(ctx: IterationContext, tally: Tally, prompts: readonly TrainPrompt[], requests: readonly SamplingRequest[]): Promise<Scored[][]> {
+  const rl = ctx.config.rl;
+  const t0 = performance.now();
+  let out = await ctx.sampler.sample(requests, { temperature: rl.temperature, topP: 1, topK: 0, maxNewTokens: rl.maxNewTokens });
+  tally.time.sampling += (performance.now() - t0) / 1000;
+  out = withLogprobs(ctx, prompts, out, tally.time);
+  const scored = out.map((rs, i) => score(ctx, prompts[i] as TrainPrompt, rs));
+  const responses = out.reduce((a, rs) => a + rs.length, 0);
+  const tokens = tokenCount(out);
+  tally.generated += responses;
+  tally.accepted += scored.reduce((a, list) => list.reduce((b, s) => b + s.reward, a), 0);
+  tally.passes.push({ responses, tokens });
+  ctx.onGenerated(responses, tokens);
+  return scored;
+}
+
+/** One mini-batch of groups: advantages by the learner, then rl.epochs optimizer steps on its responses. */
+function trainGroups(ctx: IterationContext, tally: Tally, prompts: readonly TrainPrompt[], groups: readonly Scored[][]): void {
+  const rl = ctx.config.rl;
+  const learner = LEARNER[rl.method];
+  const clip: ClipConfig = { epsLow: rl.epsLow, epsHigh: rl.epsHigh, dualClipC: rl.dualClipC };
+  const rewards = groups.flatMap((list) => list.map((s) => s.reward));
+  const adv = computeAdvantages(learner.advantage, { rewards, groupSizes: groups.map((g) => g.length) });
+  const items: TrainItem[] = [];
+  let r = 0;
+  groups.forEach((list, q) => {
+    const prompt = prompts[q] as TrainPrompt;
+    const promptTokens = ctx.sampler.promptTokens(prompt.prompt);
+    for (const s of list) {
+      const a = adv[r++] as number;
+      tally.rewardSum += s.reward;
+      tally.trained++;
+      if (learner.acceptedOnly && s.reward !== 1) continue;
+      if (s.response.tokens.length === 0) continue;
+      items.push({ prompt: promptTokens, response: s.response.tokens, oldLogp: s.response.logprobs ?? [], advantage: a });
+    }
+    const first = list[0];
+    if (tally.examples.length < 4 && first) tally.examples.push({ prompt: prompt.prompt, response: first.response.text, reward: first.reward });
+  });
+  const stepAccepted = rewards.reduce((a: number, b) => a + b, 0);
+  const responseLen = groups.flat().reduce((a, s) => a + s.response.tokens.length, 0) / Math.max(1, rewards.length);
+  // rl.epochs passes over the same responses (PPO epochs): the first at ratio 1, later ones clipped against the sampling policy.
+  for (let epoch = 0; epoch < rl.epochs; epoch++) {
+    const t0 = performance.now();
+    const stats: StepStats =
+      items.length > 0
+        ? updateStep(ctx.policy, ctx.reference, ctx.opt, items, {
+            loss: learner.loss,
+            clip,
+            lossAgg: rl.lossAgg,
+            klCoef: rl.klCoef,
+            klEstimator: rl.klEstimator,
+            maxGradNorm: rl.maxGradNorm,
+            temperature: rl.temperature,
+            padId: ctx.padId,
+            microBatchTokens: logitBudget(ctx, 8192),
+          })
+        : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
+    const dt = (performance.now() - t0) / 1000;
+    tally.time.update += dt;
+    ctx.onStep(stats, { acceptedFrac: stepAccepted / Math.max(1, rewards.length), responseLen, tokensPerSec: stats.tokens / Math.max(dt, 1e-9) });
+  }
+}
+
+/** The q-th of k consecutive slices of 0..count-1 (sizes differing by at most one). */
+function slice(count: number, k: number, q: number): number[] {
+  const lo = Math.floor((q * count) / k);
+  const hi = Math.floor(((q + 1) * count) / k);
+  return Array.from({ length: hi - lo }, (_, i) => lo + i);
+}
+
+function summary(tally: Tally, prompts: number): GenerationSummary {
+  return { rounds: tally.passes.length, responses: tally.passes.map((p) => p.responses), tokens: tally.passes.map((p) => p.tokens), trained: tally.trained, prompts };
+}
+
 export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
+  const rl = ctx.config.rl;
+  const strategy = getStrategy(rl.strategy);
+  const tally: Tally = { generated: 0, accepted: 0, passes: [], rewardSum: 0, trained: 0, examples: [], time: { sampling: 0, scoring: 0, gradNorms: 0, update: 0 } };
+  if (strategy.rounds) return runRounds(ctx, tally, iter, prompts, strategy.rounds, strategy.parseOptions(rl.strategyOptions));
+  return runOneShot(ctx, tally, iter, prompts);
+}
+
+/** Stage 1 (if the strategy needs it), one allocation, then k mini-batches each sampling its prompts' responses and training on them. */
+async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
   const rl = ctx.config.rl;
   const seed = ctx.config.seed;
   const m = prompts.length;
   const strategy = getStrategy(rl.strategy);
   const needsStage1 = strategy.needsStage1;
   const usesOnline = strategy.reads.includes("online");
-  const learner = LEARNER[rl.method];
-  const sampling: SamplerOptions = { temperature: rl.temperature, topP: 1, topK: 0, maxNewTokens: rl.maxNewTokens };
-  const time = { sampling: 0, scoring: 0, gradNorms: 0, update: 0 };
+  const time = tally.time;
   const clock = (key: keyof typeof time, t0: number) => (time[key] += (performance.now() - t0) / 1000);
-  let generated = 0;
-  let acceptedGenerated = 0;
 
   // Strategy options: in inclusive mode stage 1 is part of every prompt's n_i.
   const rawOptions: Record<string, unknown> = { ...rl.strategyOptions };
@@ -151,24 +260,15 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
   let acceptRate: number[] | undefined;
   let gradNorm: number[] | undefined;
   if (needsStage1) {
-    let t0 = performance.now();
-    let out = await ctx.sampler.sample(
-      prompts.map((p, i) => ({ prompt: p.prompt, n: rl.stage1, seed: Rng.derive(seed, iter, 1, i).u32() })),
-      sampling,
-    );
-    clock("sampling", t0);
-    out = withLogprobs(ctx, prompts, out, time);
-    stage1 = out.map((rs, i) => score(ctx, prompts[i] as TrainPrompt, rs));
-    generated += m * rl.stage1;
-    ctx.onGenerated(m * rl.stage1, tokenCount(out));
+    stage1 = await samplePass(ctx, tally, prompts, prompts.map((p, i) => ({ prompt: p.prompt, n: rl.stage1, seed: Rng.derive(seed, iter, 1, i).u32() })));
     acceptRate = stage1.map((list) => list.filter((s) => s.reward === 1).length / rl.stage1);
-    acceptedGenerated += stage1.flat().reduce((a, s) => a + s.reward, 0);
     if (strategy.needsGradNorms(options)) {
-      t0 = performance.now();
+      const t0 = performance.now();
       gradNorm = meanGradNorms(ctx, prompts, stage1).G;
       clock("gradNorms", t0);
     }
   }
+  const stage1Generated = tally.generated;
 
   // Allocation.
   const states = prompts.map((p) => ctx.online.get(p.id) ?? null);
@@ -185,39 +285,22 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
   const n = alloc.n;
 
   // Update: k steps over prompt mini-batches; each samples its prompts' remaining responses now.
-  const k = rl.stepsPerIter;
-  let rewardSum = 0;
-  let trainedResponses = 0;
-  let stage2 = 0;
-  const examples: IterationResult["examples"] = [];
-  const clip: ClipConfig = { epsLow: rl.epsLow, epsHigh: rl.epsHigh, dualClipC: rl.dualClipC };
-  for (let j = 0; j < k; j++) {
-    const lo = Math.floor((j * m) / k);
-    const hi = Math.floor(((j + 1) * m) / k);
-    const idx = Array.from({ length: hi - lo }, (_, q) => lo + q);
+  const trained = new Array<number>(m).fill(0);
+  for (let j = 0; j < rl.stepsPerIter; j++) {
+    const idx = slice(m, rl.stepsPerIter, j);
+    const batch = idx.map((i) => prompts[i] as TrainPrompt);
     const reused = idx.map((i) => (rl.reuseStage1 ? (stage1[i] as Scored[]).slice(0, n[i] as number) : []));
     const fresh = idx.map((i, q) => (n[i] as number) - (reused[q] as Scored[]).length);
-    let t0 = performance.now();
-    let out = await ctx.sampler.sample(
-      idx.map((i, q) => ({ prompt: (prompts[i] as TrainPrompt).prompt, n: fresh[q] as number, seed: Rng.derive(seed, iter, 2, i).u32() })),
-      sampling,
-    );
-    clock("sampling", t0);
-    out = withLogprobs(ctx, idx.map((i) => prompts[i] as TrainPrompt), out, time);
-    const freshScored = idx.map((i, q) => score(ctx, prompts[i] as TrainPrompt, out[q] as SampledResponse[]));
+    const freshScored = await samplePass(ctx, tally, batch, idx.map((i, q) => ({ prompt: (prompts[i] as TrainPrompt).prompt, n: fresh[q] as number, seed: Rng.derive(seed, iter, 2, i).u32() })));
     const groups = idx.map((_, q) => [...(reused[q] as Scored[]), ...(freshScored[q] as Scored[])]);
-    const stepGenerated = fresh.reduce((a, b) => a + b, 0);
-    acceptedGenerated += freshScored.flat().reduce((a, s) => a + s.reward, 0);
-    stage2 += stepGenerated;
-    generated += stepGenerated;
-    ctx.onGenerated(stepGenerated, tokenCount(out));
+    idx.forEach((i, q) => (trained[i] = (groups[q] as Scored[]).length));
 
     if (usesOnline) {
       // Each prompt's fresh evidence feeds its online estimate (gradient norms only if the options use them).
       // Strategies without a halfLife option (greso) keep undecayed counts.
       const decay = { halfLife: (options as { halfLife?: number | null }).halfLife ?? null };
-      const useG = strategy.needsGradNorms(options);
-      const g = useG ? ((t0 = performance.now()), meanGradNorms(ctx, idx.map((i) => prompts[i] as TrainPrompt), groups)) : null;
+      const t0 = performance.now();
+      const g = strategy.needsGradNorms(options) ? meanGradNorms(ctx, batch, groups) : null;
       if (g) clock("gradNorms", t0);
       idx.forEach((i, q) => {
         const list = groups[q] as Scored[];
@@ -227,55 +310,15 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
         ctx.online.set(p.id, updateOnlineState(ctx.online.get(p.id) ?? null, obs, iter, decay));
       });
     }
-
-    const rewards = groups.flatMap((list) => list.map((s) => s.reward));
-    const adv = computeAdvantages(learner.advantage, { rewards, groupSizes: groups.map((g) => g.length) });
-    const items: TrainItem[] = [];
-    let r = 0;
-    groups.forEach((list, q) => {
-      const promptTokens = ctx.sampler.promptTokens((prompts[idx[q] as number] as TrainPrompt).prompt);
-      for (const s of list) {
-        const a = adv[r++] as number;
-        rewardSum += s.reward;
-        trainedResponses++;
-        if (learner.acceptedOnly && s.reward !== 1) continue;
-        if (s.response.tokens.length === 0) continue;
-        items.push({ prompt: promptTokens, response: s.response.tokens, oldLogp: s.response.logprobs ?? [], advantage: a });
-      }
-      const first = list[0];
-      if (examples.length < 4 && first) examples.push({ prompt: (prompts[idx[q] as number] as TrainPrompt).prompt, response: first.response.text, reward: first.reward });
-    });
-    const stepAccepted = rewards.reduce((a: number, b) => a + b, 0);
-    const responseLen = groups.flat().reduce((a, s) => a + s.response.tokens.length, 0) / Math.max(1, rewards.length);
-    // rl.epochs passes over the same responses (PPO epochs): the first at ratio 1, later ones clipped against the sampling policy.
-    for (let epoch = 0; epoch < rl.epochs; epoch++) {
-      t0 = performance.now();
-      const stats: StepStats =
-        items.length > 0
-          ? updateStep(ctx.policy, ctx.reference, ctx.opt, items, {
-              loss: learner.loss,
-              clip,
-              lossAgg: rl.lossAgg,
-              klCoef: rl.klCoef,
-              klEstimator: rl.klEstimator,
-              maxGradNorm: rl.maxGradNorm,
-              temperature: rl.temperature,
-              padId: ctx.padId,
-              microBatchTokens: logitBudget(ctx, 8192),
-            })
-          : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
-      const dt = (performance.now() - t0) / 1000;
-      time.update += dt;
-      ctx.onStep(stats, { acceptedFrac: stepAccepted / Math.max(1, rewards.length), responseLen, tokensPerSec: stats.tokens / Math.max(dt, 1e-9) });
-    }
+    trainGroups(ctx, tally, batch, groups);
   }
 
   return {
-    generated,
-    stage1: needsStage1 ? m * rl.stage1 : 0,
-    stage2,
-    trainReward: rewardSum / Math.max(1, trainedResponses),
-    acceptedFrac: acceptedGenerated / Math.max(1, generated),
+    generated: tally.generated,
+    stage1: stage1Generated,
+    stage2: tally.generated - stage1Generated,
+    trainReward: tally.rewardSum / Math.max(1, tally.trained),
+    acceptedFrac: tally.accepted / Math.max(1, tally.generated),
     time,
     allocation: {
       ids: prompts.map((p) => p.id),
@@ -283,8 +326,73 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
       p: alloc.acceptRate ?? new Array<number>(m).fill(Number.NaN),
       G: alloc.gradNorm ?? new Array<number>(m).fill(Number.NaN),
       n,
+      trained,
       status: [alloc.fallback !== "none" ? `fallback: ${alloc.fallback}` : "", ...alloc.notes].filter(Boolean).join("; ") || "ok",
     },
-    examples,
+    generation: summary(tally, m),
+    examples: tally.examples,
+  };
+}
+
+/**
+ * A strategy that generates in rounds: its planner says, round after round
+ * and from every reward so far, which prompts get how many more samples
+ * (new ones drawn from the run's stream when it asks); each request is
+ * checked against the budget left before anything is sampled. The samples
+ * it selects then train in k mini-batches of whole groups, in drawing order.
+ */
+async function runRounds<O>(ctx: IterationContext, tally: Tally, iter: number, prompts: readonly TrainPrompt[], planner: RoundPlanner<O>, options: O): Promise<IterationResult> {
+  const rl = ctx.config.rl;
+  const seed = ctx.config.seed;
+  const drawn: TrainPrompt[] = [...prompts];
+  const groups: Scored[][] = prompts.map(() => []);
+  const context: RoundContext = { prompts: prompts.length, budget: rl.budget };
+  const stateNow = (rounds: number): RoundState => ({ rewards: groups.map((g) => g.map((s) => s.reward)), rounds });
+  let rounds = 0;
+  for (;;) {
+    const state = stateNow(rounds);
+    const request = planner.plan(context, state, options);
+    if (request === null) break;
+    checkRoundRequest(rl.strategy, context, state, request);
+    if (request.fresh.length > 0) {
+      if (!ctx.drawPrompts) throw new IterationError(`iteration ${iter}: strategy '${rl.strategy}' asks for ${request.fresh.length} new prompts in round ${rounds + 1}, but the iteration has no prompt stream to draw them from`);
+      const more = ctx.drawPrompts(request.fresh.length);
+      if (more.length !== request.fresh.length) throw new IterationError(`iteration ${iter}: asked the prompt stream for ${request.fresh.length} prompts, got ${more.length}`);
+      drawn.push(...more);
+      groups.push(...more.map(() => []));
+    }
+    const counts = [...request.more, ...request.fresh];
+    const idx = counts.flatMap((c, i) => (c > 0 ? [i] : []));
+    // Stream 3 (stage 1 is 1, stage 2 is 2): each round and prompt its own seed, so a resumed run draws the same responses.
+    const scored = await samplePass(ctx, tally, idx.map((i) => drawn[i] as TrainPrompt), idx.map((i) => ({ prompt: (drawn[i] as TrainPrompt).prompt, n: counts[i] as number, seed: Rng.derive(seed, iter, 3, rounds, i).u32() })));
+    idx.forEach((i, q) => (groups[i] as Scored[]).push(...(scored[q] as Scored[])));
+    rounds++;
+  }
+  const selection: RoundSelection = planner.select(context, stateNow(rounds), options);
+
+  const kept = selection.keep.flatMap((keep, i) => (keep.length > 0 ? [i] : []));
+  for (let j = 0; j < rl.stepsPerIter; j++) {
+    const idx = slice(kept.length, rl.stepsPerIter, j).map((q) => kept[q] as number);
+    trainGroups(ctx, tally, idx.map((i) => drawn[i] as TrainPrompt), idx.map((i) => (selection.keep[i] as number[]).map((s) => (groups[i] as Scored[])[s] as Scored)));
+  }
+
+  return {
+    generated: tally.generated,
+    stage1: 0,
+    stage2: tally.generated,
+    trainReward: tally.rewardSum / Math.max(1, tally.trained),
+    acceptedFrac: tally.accepted / Math.max(1, tally.generated),
+    time: tally.time,
+    allocation: {
+      ids: drawn.map((p) => p.id),
+      level: drawn.map((p) => p.level ?? Number.NaN),
+      p: groups.map((g) => (g.length > 0 ? g.filter((s) => s.reward === 1).length / g.length : Number.NaN)),
+      G: drawn.map(() => Number.NaN),
+      n: groups.map((g) => g.length),
+      trained: selection.keep.map((k) => k.length),
+      status: selection.notes.join("; ") || "ok",
+    },
+    generation: summary(tally, drawn.length),
+    examples: tally.examples,
   };
 }

@@ -63,10 +63,30 @@ export interface AllocationSummary {
   p: number[];
   /** Gradient norm estimate G_i the strategy used (NaN when it used none). */
   G: number[];
-  /** Responses allocated n_i. */
+  /** Responses allocated n_i (strategies that generate in rounds: responses generated for the prompt, every round). */
   n: number[];
-  /** What the strategy reported (fallbacks, filtered prompts). */
+  /** Responses of the prompt the update trained on (absent in runs logged before it was recorded). */
+  trained?: number[];
+  /** What the strategy reported (fallbacks, filtered prompts, rounds and groups dropped). */
   status: string;
+}
+
+/** What one iteration generated, every rollout counted: stage 1, every round, discarded groups. */
+export interface GenerationSummary {
+  /**
+   * Sampling passes: for one-shot strategies stage 1 (when there is one) and
+   * one per update mini-batch; for strategies that generate in rounds (dapo,
+   * reinforce-ada) one per round.
+   */
+  rounds: number;
+  /** Responses generated in each pass, in order. */
+  responses: number[];
+  /** Response tokens generated in each pass, in order. */
+  tokens: number[];
+  /** Responses the update trained on; the others (dropped groups, down-sampled extras, stage 1 not reused) were generated and discarded. */
+  trained: number;
+  /** Prompts sampled: the iteration's, plus those drawn from the prompt stream for extra rounds. */
+  prompts: number;
 }
 
 /** One iteration (stage 1, allocation, k update steps). */
@@ -87,6 +107,8 @@ export interface IterationRecord {
   /** Seconds spent this iteration in each part (scoring: log-probs computed in-process for a server's responses that came without them). */
   time: { sampling: number; scoring: number; gradNorms: number; update: number; eval: number };
   allocation: AllocationSummary;
+  /** This iteration's generation, pass by pass (absent in runs logged before it was recorded). */
+  generation?: GenerationSummary;
 }
 
 /** A test-set evaluation. */

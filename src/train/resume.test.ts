@@ -27,6 +27,12 @@ describe("trainer.json", () => {
     expect(readTrainerState(stateFile(old), 2).tokens).toBe(0);
   });
 
+  it("reads where the prompt stream stood (absent in older checkpoints)", () => {
+    expect(readTrainerState(stateFile({ ...GOOD, promptsDrawn: 40 }), 2).promptsDrawn).toBe(40);
+    expect(readTrainerState(stateFile(GOOD), 2).promptsDrawn).toBeUndefined();
+    expect(() => readTrainerState(stateFile({ ...GOOD, promptsDrawn: -3 }), 2)).toThrow(/field "promptsDrawn" must be an integer >= 0, found -3/);
+  });
+
   it("names the file and the field that is wrong", () => {
     const path = stateFile({ ...GOOD, online: undefined });
     expect(() => readTrainerState(path, 2)).toThrow(new RegExp(`${path}: field "online" must be a list`));

@@ -25,6 +25,12 @@ export interface TrainerState {
   /** Generated response tokens (0 when resuming a checkpoint written before they were counted). */
   tokens: number;
   wallclock: number;
+  /**
+   * Prompts taken from the run's prompt stream so far: m per iteration, plus
+   * any a strategy drew for extra rounds (dapo). Absent in checkpoints
+   * written before it was kept: iter x rl.promptsPerIter.
+   */
+  promptsDrawn?: number;
   online: Array<[string, OnlinePromptState]>;
 }
 
@@ -67,6 +73,7 @@ export function readTrainerState(path: string, iter: number): TrainerState {
     samples: count("samples"),
     tokens: o.tokens === undefined ? 0 : count("tokens"),
     wallclock: typeof o.wallclock === "number" && Number.isFinite(o.wallclock) && o.wallclock >= 0 ? o.wallclock : bad("wallclock", "a number of seconds >= 0"),
+    ...(o.promptsDrawn === undefined ? {} : { promptsDrawn: count("promptsDrawn") }),
     online: [],
   };
   if (state.iter !== iter) throw new ResumeError(`${path}: field "iter" is ${state.iter}, but the checkpoint is that of iteration ${iter}`);

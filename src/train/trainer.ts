@@ -67,14 +67,18 @@ export function buildTaskSuite(c: TrainConfig): TaskSuite {
   });
 }
 
-/** The m prompts of iteration `iter` (1-based): consecutive slots of per-epoch shuffles of the pool. */
-export function promptsFor<P>(c: TrainConfig, pool: readonly P[], iter: number): P[] {
-  const m = c.rl.promptsPerIter;
+/**
+ * `count` prompts from position `start` of the run's prompt stream:
+ * consecutive slots of per-epoch shuffles of the pool. Iteration i takes the
+ * next m, and a strategy's extra rounds (dapo) the ones after, so the
+ * stream is one sequence however many an iteration took.
+ */
+export function promptsAt<P>(c: TrainConfig, pool: readonly P[], start: number, count: number): P[] {
   const out: P[] = [];
   let order: number[] = [];
   let orderEpoch = -1;
-  for (let j = 0; j < m; j++) {
-    const pos = (iter - 1) * m + j;
+  for (let j = 0; j < count; j++) {
+    const pos = start + j;
     const epoch = Math.floor(pos / pool.length);
     if (epoch !== orderEpoch) {
       order = Rng.derive(c.seed, 0xda7a, epoch).shuffle(Array.from({ length: pool.length }, (_, i) => i));
@@ -181,9 +185,16 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
   while (!done() && (o.stopAfter === undefined || ranHere < o.stopAfter)) {
     const iter = state.iter + 1;
     const t0 = performance.now();
-    const prompts = promptsFor<TrainPrompt>(c, source.train, iter);
+    // Where the prompt stream stands is saved with each checkpoint: strategies that draw extra prompts (dapo) move it by more than m.
+    let drawn = state.promptsDrawn ?? state.iter * c.rl.promptsPerIter;
+    const draw = (count: number): TrainPrompt[] => {
+      const next = promptsAt<TrainPrompt>(c, source.train, drawn, count);
+      drawn += count;
+      return next;
+    };
+    const prompts = draw(c.rl.promptsPerIter);
     const res = await runIteration(
-      { config: c, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online,
+      { config: c, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online, drawPrompts: draw,
         onGenerated: (responses, tokens) => {
           state.samples += responses;
           state.tokens += tokens;
@@ -197,8 +208,9 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
       prompts,
     );
     state.iter = iter;
+    state.promptsDrawn = drawn;
     state.wallclock += (performance.now() - t0) / 1000;
-    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation };
+    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation, generation: res.generation };
     for (const ex of res.examples) run.appendSample({ iter, ...ex });
     const ckpt = await saveIteration();
     let evalTime = 0;
