@@ -28,6 +28,13 @@ import type { Tokenizer } from "./tokenizer.js";
 
 export class RemoteSamplerError extends ModelError {}
 
+/**
+ * A 200 whose body is not the completion promised (an HTML error page from
+ * a proxy, JSON cut short, the wrong number of choices): retried like a 5xx,
+ * since a flaky server or proxy sends it once and then answers properly.
+ */
+class MalformedAnswer extends RemoteSamplerError {}
+
 export type RemoteApi = "completions" | "chat";
 
 export interface RemoteSamplerOptions {
@@ -47,7 +54,7 @@ export interface RemoteSamplerOptions {
   concurrency?: number;
   /** Responses per server call at most (default 64). */
   maxNPerRequest?: number;
-  /** Retries of a call after 429, 5xx, a timeout or a dropped connection (default 6). */
+  /** Retries of a call after 429, 5xx, a timeout, a dropped connection or a malformed answer (default 6). */
   maxRetries?: number;
   /** First retry delay; doubles each time, with jitter, up to maxRetryDelayMs (default 500). */
   retryDelayMs?: number;
@@ -245,10 +252,13 @@ export class RemoteSampler implements Sampler {
         const ra = Number(res.headers.get("retry-after"));
         if (Number.isFinite(ra) && ra > 0) retryAfterMs = ra * 1000;
       } catch (err) {
-        if (err instanceof RemoteSamplerError) throw err;
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        if (e.name === "TimeoutError" || e.name === "AbortError") why = `no answer within ${this.o.timeoutMs} ms`;
-        else why = `connection failed (${e.cause?.code ?? e.cause?.message ?? e.message})`;
+        if (err instanceof MalformedAnswer) why = err.message;
+        else if (err instanceof RemoteSamplerError) throw err;
+        else {
+          const e = err as Error & { cause?: { code?: string; message?: string } };
+          if (e.name === "TimeoutError" || e.name === "AbortError") why = `no answer within ${this.o.timeoutMs} ms`;
+          else why = `connection failed (${e.cause?.code ?? e.cause?.message ?? e.message})`;
+        }
       }
       if (attempt >= this.o.maxRetries) throw new RemoteSamplerError(`${this.url}: ${why}; gave up after ${attempt + 1} attempt(s)`);
       const backoff = Math.min(this.o.maxRetryDelayMs, this.o.retryDelayMs * 2 ** attempt) * (0.5 + Math.random() * 0.5);
@@ -260,7 +270,7 @@ export class RemoteSampler implements Sampler {
 
   /** Checks and converts a completion object; garbage gets an error naming the URL and what was expected. */
   private parse(text: string, n: number, o: SamplerOptions): SampledResponse[] {
-    const bad = (what: string) => new RemoteSamplerError(`${this.url}: ${what} (expected an OpenAI ${this.o.api === "chat" ? "chat completion" : "completion"} object with ${n} choice(s)); the server answered: ${snippet(text)}`);
+    const bad = (what: string) => new MalformedAnswer(`${what} (expected an OpenAI ${this.o.api === "chat" ? "chat completion" : "completion"} object with ${n} choice(s)); the server answered: ${snippet(text)}`);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -281,7 +291,7 @@ export class RemoteSampler implements Sampler {
     return byIndex as SampledResponse[];
   }
 
-  private choice(ch: Record<string, unknown>, pos: number, o: SamplerOptions, bad: (what: string) => RemoteSamplerError): SampledResponse {
+  private choice(ch: Record<string, unknown>, pos: number, o: SamplerOptions, bad: (what: string) => MalformedAnswer): SampledResponse {
     let text: unknown;
     let tokenStrings: unknown[] | null = null;
     let logprobs: unknown[] | null = null;

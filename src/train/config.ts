@@ -224,7 +224,7 @@ export const samplerSchema = z
     concurrency: int(1).default(8),
     /** Remote: responses per server call at most. */
     maxNPerRequest: int(1).default(64),
-    /** Remote: retries of a call after 429, 5xx, timeouts or dropped connections. */
+    /** Remote: retries of a call after 429, 5xx, timeouts, dropped connections or malformed answers. */
     maxRetries: int(0).default(6),
     /** Remote: per-call time limit in milliseconds. */
     timeoutMs: int(1).default(600_000),
