@@ -27,7 +27,7 @@ const RANK: Record<string, number> = {
 };
 
 /** Sibling edges that are allowed, as "from->to". */
-const ALLOWED = new Set<string>(["tasks->verify", "train->eval", "report->train", "report->eval", "cli->serve"]);
+const ALLOWED = new Set<string>(["tasks->verify", "train->eval", "report->train", "report->eval", "cli->serve", "cli->dashboard", "dashboard->serve"]);
 
 const root = dirname(fileURLToPath(import.meta.url));
 

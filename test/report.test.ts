@@ -59,7 +59,8 @@ describe("gvm report from real training runs", () => {
     const out = join(root, "report");
     const inputs = readInputs(runs.map((r) => r.dir), quiet);
     const result = await writeReport(inputs, out, { logger: quiet });
-    const charts = ["accuracy-vs-samples", "accuracy-vs-wallclock", "accuracy-vs-step", "allocation-vs-p", "allocation-vs-g", "budget-by-level"];
+    // The chart set gvm dashboard draws too: an accuracy chart per counter the records carry.
+    const charts = ["accuracy-vs-samples", "accuracy-vs-tokens", "accuracy-vs-wallclock", "accuracy-vs-step", "allocation-vs-p", "allocation-vs-g", "budget-by-level", "time-per-iteration", "training-signals"];
     expect(result.charts).toEqual(charts);
     for (const c of charts) {
       for (const ext of ["svg", "png", "vl.json"]) expect(existsSync(join(out, `${c}.${ext}`)), `${c}.${ext}`).toBe(true);
@@ -84,7 +85,9 @@ describe("gvm report from real training runs", () => {
     expect(budget).toContain(">Level</text>");
     const html = readFileSync(join(out, "index.html"), "utf8");
     expect(html).not.toMatch(/<script|src="http|href="http/);
-    expect(html.match(/<svg/g)?.length).toBe(6);
+    expect(html.match(/<svg/g)?.length).toBe(9);
+    expect(readFileSync(join(out, "time-per-iteration.svg"), "utf8")).toContain(">sampling</text>");
+    expect(readFileSync(join(out, "training-signals.svg"), "utf8")).toContain(">entropy</text>");
     expect(html).toContain("<th>MATH500</th>");
     expect(html).toContain("gvm-s0/iter-000003");
     expect(html).toContain("Built-in suite: test accuracy per difficulty level");

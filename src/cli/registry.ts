@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   strategies: { summary: "List the allocation strategies: one JSON line each with what it reads and whether it needs stage 1.", load: async () => (await import("./strategies.js")).strategiesCommand },
   allocate: { summary: "Split a sampling budget over prompts (GVM or uniform) from per-prompt stats in JSONL.", load: async () => (await import("./allocate.js")).allocateCommand },
   serve: { summary: "Serve a model over an OpenAI-compatible API (completions, chat, streaming).", load: async () => (await import("./serve.js")).serveCommand },
+  dashboard: { summary: "Serve a live page over run directories: status, accuracy curves, allocation, samples (read-only).", load: async () => (await import("./dashboard.js")).dashboardCommand },
   export: { summary: "Export for other tools: verl parquet + per-prompt sample sizes, or GGUF for llama.cpp / Ollama.", load: async () => (await import("./export.js")).exportCommand },
   verify: { summary: "Check final answers against gold answers: one pair, or a JSONL file on all cores.", load: async () => (await import("./verify.js")).verifyCommand },
 };

@@ -1,14 +1,20 @@
 /**
- * The report's charts as Vega-Lite specs, from run records:
- *  - test accuracy against cumulative generated responses, wall-clock and
- *    update steps: one line per label (the mean over its seeds) with the
+ * The report's charts as Vega-Lite specs, from run records. `gvm report`
+ * renders them to SVG/PNG and `gvm dashboard` draws the same specs live in
+ * the browser, so each builder is the one definition of its chart:
+ *  - test accuracy against each cumulative counter the records carry
+ *    (update steps, generated responses, tokens, wall-clock, and any counter
+ *    added later): one line per label (the mean over its seeds) with the
  *    seeds' min-max as a band;
  *  - allocation of one iteration: n_i against the acceptance rate p_i and
  *    against the gradient norm G_i, coloured by difficulty level;
- *  - the share of each iteration's budget spent on each level.
- * Seeds of a label are aligned by evaluation (or iteration) index, over the
- * indices every seed has reached, so a run still in progress does not drag
- * a mean down with a missing point.
+ *  - the share of each iteration's budget spent on each level;
+ *  - the time each iteration spent in each part (the record's `time` keys);
+ *  - every numeric field of the step records against update steps.
+ * Seeds of a label are aligned by evaluation (or iteration, or step) index,
+ * over the indices every seed has reached, so a run still in progress does
+ * not drag a mean down with a missing point. `maxPoints` thins long series
+ * evenly (first and last kept), so a page stays light with long runs.
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { RunData } from "./runs.js";
@@ -18,13 +24,59 @@ const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 /** Levels are few and short: one row. */
 const LEVEL_LEGEND = { direction: "horizontal", columns: 8, symbolOpacity: 1 } as const;
 
-export type CurveX = "samples" | "wallclock" | "step";
+/** A cumulative counter field of the records (step, samples, tokens, wallclock, ...). */
+export type CurveX = string;
 
-export const CURVE_TITLES: Record<CurveX, { x: string; title: string }> = {
+const KNOWN_AXES: Record<string, { x: string; title: string }> = {
   samples: { x: "Generated responses (cumulative, stage 1 included)", title: "Test accuracy vs generated responses" },
+  tokens: { x: "Generated tokens (cumulative, stage 1 included)", title: "Test accuracy vs generated tokens" },
   wallclock: { x: "Wall-clock (s)", title: "Test accuracy vs wall-clock" },
   step: { x: "Update steps", title: "Test accuracy vs update steps" },
 };
+
+/** Axis and chart titles for a counter; fields no one has named yet read as themselves. */
+export function axisTitle(x: CurveX): { x: string; title: string } {
+  return KNOWN_AXES[x] ?? { x, title: `Test accuracy vs ${x}` };
+}
+
+/** Fields of evaluation records that are results or settings, not counters of the run's progress. */
+const NOT_AXES = new Set(["iter", "accuracy", "k", "problems"]);
+
+type Fields = Record<string, unknown>;
+const fieldsOf = (r: object) => r as Fields;
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/**
+ * The x axes of the accuracy charts, read off the records rather than a
+ * list: the numeric fields every evaluation record of a run carries that
+ * its step or iteration records carry too (the counters the trainer stamps
+ * on every record). A run with no step or iteration yet offers the counters
+ * known to be such. Known counters first, in a fixed order, then the rest.
+ */
+export function curveAxes(runs: readonly RunData[]): CurveX[] {
+  const found = new Set<string>();
+  for (const r of runs) {
+    const first = r.evals[0];
+    if (first === undefined) continue;
+    const progress = [...r.iterations.slice(-1), ...r.steps.slice(-1)];
+    const counter = (f: string) => (progress.length === 0 ? f in KNOWN_AXES : progress.some((p) => isNum(fieldsOf(p)[f])));
+    for (const f of Object.keys(first)) {
+      if (NOT_AXES.has(f) || found.has(f) || !counter(f)) continue;
+      if (r.evals.every((e) => isNum(fieldsOf(e)[f]))) found.add(f);
+    }
+  }
+  const known = Object.keys(KNOWN_AXES).filter((f) => found.has(f));
+  return [...known, ...[...found].filter((f) => !(f in KNOWN_AXES)).sort()];
+}
+
+/** At most `max` of the indices 0..n-1, evenly spread, the first and the last always among them. */
+export function thinIndices(n: number, max = Infinity): number[] {
+  if (n <= max || n <= 2) return Array.from({ length: n }, (_, i) => i);
+  const m = Math.max(2, Math.floor(max));
+  const out = new Set<number>();
+  for (let j = 0; j < m; j++) out.add(Math.round((j * (n - 1)) / (m - 1)));
+  return [...out];
+}
 
 export interface CurvePoint {
   /** Legend entry: label and seed count. */
@@ -64,23 +116,28 @@ export function seriesName(label: string, seeds: number): string {
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** Mean accuracy over seeds with the seeds' range, against x. */
-export function accuracyCurves(runs: readonly RunData[], x: CurveX): CurvePoint[] {
+/**
+ * Mean accuracy over seeds with the seeds' range, against x. A label is
+ * left out of an axis some of its seeds did not log (tokens in old runs).
+ */
+export function accuracyCurves(runs: readonly RunData[], x: CurveX, maxPoints = Infinity): CurvePoint[] {
   const out: CurvePoint[] = [];
   for (const [label, group] of byLabel(runs)) {
     const n = Math.min(...group.map((r) => r.evals.length));
     const series = seriesName(label, group.length);
-    for (let i = 0; i < n; i++) {
+    for (const i of thinIndices(n, maxPoints)) {
       const evs = group.map((r) => r.evals[i] as RunData["evals"][number]);
+      const xs = evs.map((e) => fieldsOf(e)[x]);
+      if (!xs.every(isNum)) continue;
       const acc = evs.map((e) => e.accuracy);
-      out.push({ series, label, seeds: group.length, index: i, iter: evs[0]?.iter ?? i, x: mean(evs.map((e) => e[x])), mean: mean(acc), lo: Math.min(...acc), hi: Math.max(...acc) });
+      out.push({ series, label, seeds: group.length, index: i, iter: evs[0]?.iter ?? i, x: mean(xs), mean: mean(acc), lo: Math.min(...acc), hi: Math.max(...acc) });
     }
   }
   return out;
 }
 
 export function accuracySpec(points: readonly CurvePoint[], x: CurveX): TopLevelSpec {
-  const t = CURVE_TITLES[x];
+  const t = axisTitle(x);
   const bands = points.some((p) => p.seeds > 1);
   // An all-zero curve would otherwise collapse the axis to a single tick.
   const top = Math.min(1, Math.max(0.05, ...points.map((p) => p.hi * 1.1)));
@@ -174,14 +231,14 @@ export interface ShareRow {
 }
 
 /** Per label (mean over seeds), per iteration: the share of allocated responses that went to each level. */
-export function budgetShares(runs: readonly RunData[]): ShareRow[] {
+export function budgetShares(runs: readonly RunData[], maxPoints = Infinity): ShareRow[] {
   const out: ShareRow[] = [];
   for (const [label, group] of byLabel(runs)) {
     const withLevels = group.filter((r) => r.iterations.some((it) => it.allocation.level.length === it.allocation.n.length && it.allocation.n.length > 0));
     if (withLevels.length === 0) continue;
     const n = Math.min(...withLevels.map((r) => r.iterations.length));
     const series = seriesName(label, withLevels.length);
-    for (let i = 0; i < n; i++) {
+    for (const i of thinIndices(n, maxPoints)) {
       const perSeed = withLevels.map((r) => {
         const a = (r.iterations[i] as RunData["iterations"][number]).allocation;
         const total = a.n.reduce((s, x) => s + x, 0);
@@ -218,5 +275,107 @@ export function budgetSpec(rows: readonly ShareRow[]): TopLevelSpec {
         order: { field: "level", type: "ordinal" },
       },
     },
+  } as TopLevelSpec;
+}
+
+export interface TimeRow {
+  series: string;
+  iter: number;
+  /** A key of the iteration record's `time` (sampling, scoring, update, ...). */
+  part: string;
+  seconds: number;
+}
+
+/** Per label (mean over seeds), per iteration: seconds spent in each part the records name. */
+export function timeSplit(runs: readonly RunData[], maxPoints = Infinity): TimeRow[] {
+  const out: TimeRow[] = [];
+  for (const [label, group] of byLabel(runs)) {
+    const n = Math.min(...group.map((r) => r.iterations.length));
+    const series = seriesName(label, group.length);
+    for (const i of thinIndices(n, maxPoints)) {
+      const its = group.map((r) => r.iterations[i] as RunData["iterations"][number]);
+      const parts = [...new Set(its.flatMap((it) => Object.keys(it.time ?? {})))];
+      for (const part of parts) {
+        const secs = its.map((it) => fieldsOf(it.time ?? {})[part]);
+        if (secs.every(isNum)) out.push({ series, iter: (its[0] as RunData["iterations"][number]).iter, part, seconds: mean(secs) });
+      }
+    }
+  }
+  return out;
+}
+
+export function timeSpec(rows: readonly TimeRow[]): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    title: { text: "Time per iteration, by part", subtitle: "seconds each iteration spent in each part, mean over seeds" },
+    data: { values: rows.map((r) => ({ ...r })) },
+    facet: { field: "series", type: "nominal", title: null },
+    columns: Math.min(2, new Set(rows.map((r) => r.series)).size),
+    spec: {
+      width: 300,
+      height: 200,
+      mark: { type: "area", opacity: 0.9, line: { strokeWidth: 0.5, color: "white" } },
+      encoding: {
+        x: { field: "iter", type: "quantitative", title: "Iteration", scale: { zero: false, nice: false }, axis: { tickMinStep: 1 } },
+        y: { field: "seconds", type: "quantitative", stack: "zero", title: "Seconds" },
+        color: { field: "part", type: "nominal", title: "Part", scale: { scheme: "set2" }, legend: { direction: "horizontal", columns: 8 } },
+        order: { field: "part", type: "ordinal" },
+      },
+    },
+  } as TopLevelSpec;
+}
+
+export interface SignalRow {
+  series: string;
+  step: number;
+  /** A numeric field of the step records (loss, entropy, gradNorm, ...). */
+  field: string;
+  value: number;
+}
+
+/** Step-record fields that count progress (the x axis or accuracy-chart axes), not training signals. */
+const COUNTERS = new Set(["iter", "step", "samples", "tokens", "wallclock"]);
+
+/**
+ * Per label (mean over seeds, aligned by step index), every numeric field
+ * of the step records against update steps: whatever the learner logs is
+ * drawn without naming it here.
+ */
+export function trainingSignals(runs: readonly RunData[], maxPoints = Infinity): SignalRow[] {
+  const out: SignalRow[] = [];
+  for (const [label, group] of byLabel(runs)) {
+    const n = Math.min(...group.map((r) => r.steps.length));
+    if (n === 0) continue;
+    const series = seriesName(label, group.length);
+    const fields = Object.keys(group[0]?.steps[n - 1] ?? {}).filter((f) => !COUNTERS.has(f) && isNum(fieldsOf(group[0]?.steps[n - 1] ?? {})[f]));
+    for (const i of thinIndices(n, maxPoints)) {
+      const sts = group.map((r) => fieldsOf(r.steps[i] as RunData["steps"][number]));
+      for (const field of fields) {
+        const vs = sts.map((s) => s[field]);
+        if (vs.every(isNum)) out.push({ series, step: mean(sts.map((s) => s.step as number)), field, value: mean(vs) });
+      }
+    }
+  }
+  return out;
+}
+
+export function signalsSpec(rows: readonly SignalRow[]): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    title: { text: "Training signals per update step", subtitle: "every numeric field of the step records; mean over seeds" },
+    data: { values: rows.map((r) => ({ ...r })) },
+    facet: { field: "field", type: "nominal", title: null },
+    columns: 3,
+    spec: {
+      width: 220,
+      height: 130,
+      mark: { type: "line", strokeWidth: 1.5 },
+      encoding: {
+        x: { field: "step", type: "quantitative", title: "Update steps", axis: { tickMinStep: 1 } },
+        y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
+        color: { field: "series", type: "nominal", title: "Method", legend: { symbolType: "stroke", symbolStrokeWidth: 3 } },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
   } as TopLevelSpec;
 }

@@ -9,14 +9,16 @@ import type { TopLevelSpec } from "vega-lite";
 import { type EvalSummary, levelTable, paperTable, type Table, type TableRow } from "../eval/index.js";
 import { atomicWrite } from "../util/atomic.js";
 import { defaultLogger, type Logger } from "../util/log.js";
-import { accuracyCurves, accuracySpec, allocationPoints, allocationSpec, budgetShares, budgetSpec, byLabel, type CurveX, seriesName } from "./charts.js";
+import { allocationPoints, byLabel, seriesName } from "./charts.js";
+import { type ChartSection, runCharts } from "./chartset.js";
 import { reportHtml, type Section } from "./html.js";
 import { renderChart } from "./render.js";
 import type { ReportInputs, RunData } from "./runs.js";
 
-export { readInputs, readRun, runName, type ReportInputs, type RunData } from "./runs.js";
-export { renderChart, ReportError, THEME } from "./render.js";
+export { parseMetricsLine, readInputs, readRun, runName, type ReportInputs, type RunData } from "./runs.js";
+export { renderChart, ReportError, THEME, themed } from "./render.js";
 export * from "./charts.js";
+export { type ChartSection, type ChartSetOptions, type NamedChart, runCharts } from "./chartset.js";
 
 export interface ReportOptions {
   /** Iteration whose allocation is plotted (default: each run's last). */
@@ -118,22 +120,21 @@ export async function writeReport(inputs: ReportInputs, outDir: string, options:
       if (Math.min(...counts) < Math.max(...counts)) notes.push(`${label}: seeds have ${counts.join(", ")} evaluations; curves use the first ${Math.min(...counts)} (reached by every seed).`);
     }
     sections.push({ title: "Runs", tables: [{ caption: "Runs in this report", table: runsTable(runs) }], notes });
-    const accCharts = [];
-    for (const x of ["samples", "wallclock", "step"] as CurveX[]) {
-      const points = accuracyCurves(runs, x);
-      if (points.length > 0) accCharts.push(await chart(`accuracy-vs-${x}`, accuracySpec(points, x)));
-    }
+    const named = runCharts(runs, options.iteration !== undefined ? { iteration: options.iteration } : {});
+    const rendered = async (section: ChartSection) => {
+      const out = [];
+      for (const c of named.filter((n) => n.section === section)) out.push(await chart(c.name, c.spec));
+      return out;
+    };
+    const accCharts = await rendered("accuracy");
     const levelT = trainingLevelTable(runs);
     sections.push({
       title: "Test accuracy",
-      notes: accCharts.length === 0 ? ["No evaluation records in these runs."] : ["Generated responses count every sampled response, stage 1 included; wall-clock sums resumed segments."],
+      notes: accCharts.length === 0 ? ["No evaluation records in these runs."] : ["Generated responses and tokens count every sampled response, stage 1 included; wall-clock sums resumed segments."],
       charts: accCharts,
       ...(levelT ? { tables: [{ caption: "Built-in suite: test accuracy per difficulty level at the last common evaluation (mean over seeds)", table: levelT }] } : {}),
     });
     const alloc = allocationPoints(runs, options.iteration);
-    const allocCharts = alloc.length > 0 ? [await chart("allocation-vs-p", allocationSpec(alloc, "p")), await chart("allocation-vs-g", allocationSpec(alloc, "G"))] : [];
-    const shares = budgetShares(runs);
-    const shareCharts = shares.length > 0 ? [await chart("budget-by-level", budgetSpec(shares))] : [];
     const skipped = [...byLabel(runs).keys()].filter((l) => !alloc.some((p) => p.series.startsWith(`${l} (`)));
     sections.push({
       title: "Allocation",
@@ -141,8 +142,10 @@ export async function writeReport(inputs: ReportInputs, outDir: string, options:
         ...(options.iteration !== undefined ? [`Allocation plots show iteration ${options.iteration} where a run reached it, else its last.`] : ["Allocation plots show each method's last iteration (first seed)."]),
         ...(skipped.length > 0 ? [`No acceptance-rate estimates to plot for: ${skipped.join(", ")} (e.g. uniform allocation without stage 1).`] : []),
       ],
-      charts: [...allocCharts, ...shareCharts],
+      charts: await rendered("allocation"),
     });
+    const trainingCharts = await rendered("training");
+    if (trainingCharts.length > 0) sections.push({ title: "Training", notes: ["Where each iteration's time went, and every numeric field the learner logs per update step."], charts: trainingCharts });
   }
   const summaries = [...runs.flatMap((r) => r.evalSummaries), ...inputs.evalSummaries];
   sections.push(...evalSections(summaries));

@@ -28,6 +28,11 @@ export const THEME = {
   range: { category: { scheme: "tableau10" } },
 } as const;
 
+/** The spec with the shared theme under its own config (the spec's settings win): what both the report and the dashboard compile. */
+export function themed(spec: TopLevelSpec): TopLevelSpec {
+  return { ...spec, config: { ...THEME, ...(spec.config ?? {}) } } as TopLevelSpec;
+}
+
 export interface RenderedChart {
   svg: string;
   png: Buffer;
@@ -37,7 +42,7 @@ export interface RenderedChart {
 export async function renderChart(spec: TopLevelSpec, scale = 2, logger: Logger = defaultLogger()): Promise<RenderedChart> {
   let svg: string;
   try {
-    const vega = compile({ ...spec, config: { ...THEME, ...(spec.config ?? {}) } } as TopLevelSpec, { logger: vegaLogger(logger, describeSpec(spec)) }).spec;
+    const vega = compile(themed(spec), { logger: vegaLogger(logger, describeSpec(spec)) }).spec;
     const view = new View(parse(vega), { renderer: "none" });
     svg = await view.toSVG();
     view.finalize();

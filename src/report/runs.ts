@@ -30,6 +30,18 @@ export interface ReportInputs {
 
 const KINDS = new Set(["run", "step", "iteration", "eval"]);
 
+/**
+ * One line of metrics.jsonl as a record; `where` (path:line) names it in
+ * errors. Throws SyntaxError for text that is not JSON (the caller decides
+ * whether that is a torn last line) and DataError for a foreign record.
+ */
+export function parseMetricsLine(line: string, where: string): MetricsRecord {
+  const r: unknown = JSON.parse(line);
+  const kind = (r as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== "string" || !KINDS.has(kind)) throw new DataError(`${where}: expected a record with kind run, step, iteration or eval, got kind ${JSON.stringify(kind)}`);
+  return r as MetricsRecord;
+}
+
 /** Reads one run directory's metrics.jsonl. */
 export function readRun(dir: string, logger: Logger = defaultLogger()): RunData {
   const path = join(dir, "metrics.jsonl");
@@ -43,19 +55,18 @@ export function readRun(dir: string, logger: Logger = defaultLogger()): RunData 
   const records: MetricsRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === "") return;
-    let r: unknown;
+    let r: MetricsRecord;
     try {
-      r = JSON.parse(line);
-    } catch {
+      r = parseMetricsLine(line, `${path}:${i + 1}`);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
       if (lines.slice(i + 1).every((l) => l.trim() === "")) {
         logger.warn(`${path}:${i + 1}: ignoring a torn last line (run killed mid-write or still running)`);
         return;
       }
       throw new DataError(`${path}:${i + 1}: not valid JSON`);
     }
-    const kind = (r as { kind?: unknown } | null)?.kind;
-    if (typeof kind !== "string" || !KINDS.has(kind)) throw new DataError(`${path}:${i + 1}: expected a record with kind run, step, iteration or eval, got kind ${JSON.stringify(kind)}`);
-    records.push(r as MetricsRecord);
+    records.push(r);
   });
   const run = records.find((r): r is RunRecord => r.kind === "run");
   if (!run) throw new DataError(`${path}: no "run" record (the first line a training run writes)`);

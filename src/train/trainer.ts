@@ -7,11 +7,14 @@
  * random draw is derived from (seed, iteration, ...), so the continued run
  * logs the same metrics an uninterrupted one would (timings aside).
  */
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { renderPrompt } from "../eval/index.js";
 import { getStrategy } from "../gvm/index.js";
 import type { ChatTemplate } from "../model/index.js";
 import { buildSuite, type TaskSuite } from "../tasks/index.js";
 import * as T from "../tensor/index.js";
+import { atomicWrite } from "../util/atomic.js";
 import { GvmError } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
@@ -112,6 +115,15 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   }
 }
 
+/**
+ * heartbeat.json: which process writes the run and how far it got, replaced
+ * once per iteration, so a watcher (gvm dashboard) can tell a live run from
+ * one that went quiet without reading the metrics.
+ */
+function writeHeartbeat(run: RunDir, state: TrainerState): void {
+  atomicWrite(join(run.path, "heartbeat.json"), `${JSON.stringify({ pid: process.pid, host: hostname(), time: new Date().toISOString(), iter: state.iter, samples: state.samples })}\n`);
+}
+
 /** The run once its directory is locked: resume point, policy, then (the run begun) the loop. */
 async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger, suite: TaskSuite | null, files: PolicyFiles, source: PromptSource): Promise<TrainResult> {
   const point = chooseResumePoint(run, log);
@@ -122,6 +134,7 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
   run.writePrompts(source.train.map((p) => ({ id: p.id, problem: p.question, answer: p.answer, level: p.level })));
   const state: TrainerState = point ? point.state : { iter: 0, step: 0, samples: 0, tokens: 0, wallclock: 0, online: [] };
   if (point) log.info(`resuming ${c.runDir} after iteration ${state.iter} (${state.samples} responses so far)`);
+  writeHeartbeat(run, state);
   const opt = new T.AdamW(policy.model.params, { lr: c.rl.lr, weightDecay: c.rl.weightDecay, beta1: 0.9, beta2: 0.999 }, T.warmupConstant(c.rl.warmupSteps));
   if (point) opt.loadState(point.optimizer);
   const reload = c.sampler.reloadCommand;
@@ -218,6 +231,7 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
     rec.time.eval = evalTime;
     run.appendMetrics({ ...rec });
     run.markLatest(ckpt);
+    writeHeartbeat(run, state);
     ranHere++;
     bar?.tick(1, `reward ${res.trainReward.toFixed(2)} samples ${state.samples}`);
   }
