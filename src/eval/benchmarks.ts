@@ -101,13 +101,23 @@ export interface LoadSetOptions {
   logger?: Logger;
 }
 
+/** goldAnswer, its error naming the answer field (the row is named by the dataset reader). */
+function goldOfField(value: unknown, field: string, rule: GoldRule): string {
+  try {
+    return goldAnswer(value, rule);
+  } catch (err) {
+    if (err instanceof DataError) throw new DataError(`answer field '${field}': ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /** Loads any JSONL/Parquet file with a field mapping and gold rule. */
 export async function loadProblemSet(name: string, file: string, fields: FieldMap, gold: GoldRule, options: LoadSetOptions = {}): Promise<LoadedSet> {
   const ds: Dataset<EvalProblem> = await loadDataset(file, {
     fields,
     ...(options.skipInvalid !== undefined ? { skipInvalid: options.skipInvalid } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
-    map: (row: DatasetRow) => ({ id: row.id, question: row.question, gold: goldAnswer(row.answer, gold), level: row.level }),
+    map: (row: DatasetRow) => ({ id: row.id, question: row.question, gold: goldOfField(row.answer, fields.answer, gold), level: row.level }),
   });
   if (ds.items.length === 0) throw new DataError(`${file}: no problems${ds.skipped.length > 0 ? ` (all ${ds.skipped.length} rows were invalid)` : ""}`);
   return { name, file, problems: ds.items, skipped: ds.skipped };

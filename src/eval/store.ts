@@ -15,7 +15,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sampler } from "../model/index.js";
 import { atomicWrite } from "../util/atomic.js";
-import { ConfigError, DataError } from "../util/errors.js";
+import { ConfigError, DataError, describe } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { BENCHMARKS, THREE_BENCHMARKS, type EvalProblem } from "./benchmarks.js";
@@ -53,6 +53,36 @@ export interface EvalSet {
 
 const SET_NAME = /^[A-Za-z0-9_.-]+$/;
 
+/**
+ * The fields of a stored record that resuming and summarising read: a line
+ * that parses but lacks them (an edited or foreign file) is named with the
+ * field, rather than summarised as garbage.
+ */
+function checkRecord(r: unknown, where: string): asserts r is ProblemRecord {
+  if (r === null || typeof r !== "object" || Array.isArray(r)) throw new DataError(`${where}: expected a problem record (a JSON object), found ${describe(r)}`);
+  const o = r as Record<string, unknown>;
+  const bad = (field: string, want: string): never => {
+    throw new DataError(`${where}: field "${field}" must be ${want}, found ${describe(o[field])}; the file is damaged: delete it to evaluate the set again`);
+  };
+  if (typeof o.id !== "string") bad("id", "a string");
+  if (typeof o.gold !== "string") bad("gold", "a string");
+  const k = o.k;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1) bad("k", "an integer >= 1");
+  if (typeof o.correct !== "number" || !Number.isInteger(o.correct) || o.correct < 0 || o.correct > (k as number)) bad("correct", `an integer in [0, ${k}]`);
+  if (typeof o.avg !== "number" || !Number.isFinite(o.avg)) bad("avg", "a number");
+  if (typeof o.maj !== "boolean") bad("maj", "true or false");
+  if (o.pass === null || typeof o.pass !== "object" || Object.values(o.pass).some((v) => typeof v !== "number")) bad("pass", "an object of numbers");
+  if (o.level !== null && typeof o.level !== "string") bad("level", "a string or null");
+  if (typeof o.seconds !== "number" || !Number.isFinite(o.seconds)) bad("seconds", "a number");
+  if (!Array.isArray(o.responses) || o.responses.length !== k) bad("responses", `a list of ${k} responses`);
+  (o.responses as unknown[]).forEach((x, j) => {
+    const resp = x as Record<string, unknown> | null;
+    if (resp === null || typeof resp !== "object" || typeof resp.correct !== "boolean" || typeof resp.tokens !== "number" || typeof resp.finish !== "string") {
+      throw new DataError(`${where}: field "responses[${j}]" must be a response record {text, extracted, correct, finish, tokens, ...}, found ${describe(x)}; the file is damaged: delete it to evaluate the set again`);
+    }
+  });
+}
+
 export class EvalDir {
   private constructor(
     readonly path: string,
@@ -67,7 +97,13 @@ export class EvalDir {
     if (existsSync(configPath)) {
       const old = readFileSync(configPath, "utf8");
       if (old !== text) {
-        const diffs = diffFields(JSON.parse(old) as unknown, config, "");
+        let stored: unknown;
+        try {
+          stored = JSON.parse(old);
+        } catch (err) {
+          throw new DataError(`${configPath}: not valid JSON (${(err as Error).message}); restore it, or use another --out`, { cause: err });
+        }
+        const diffs = diffFields(stored, config, "");
         throw new ConfigError(`${configPath}: this evaluation directory holds results made with different settings (${diffs.slice(0, 6).join("; ")}); use another --out or delete it`);
       }
     } else {
@@ -107,6 +143,7 @@ export class EvalDir {
         }
         throw new DataError(`${path}:${i + 1}: not valid JSON, and not the last line: the file is damaged; delete it to re-evaluate ${set}`);
       }
+      checkRecord(r, `${path}:${i + 1}`);
       records.push(r);
       keep = i + 1;
     }

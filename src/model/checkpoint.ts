@@ -133,7 +133,13 @@ function weightFiles(dir: string): string[] {
     } catch (err) {
       throw new CheckpointError(`${index}: not valid JSON (${(err as Error).message})`, { cause: err });
     }
-    if (map === null || typeof map !== "object") throw new CheckpointError(`${index}: no "weight_map" object`);
+    if (map === null || typeof map !== "object" || Array.isArray(map)) throw new CheckpointError(`${index}: no "weight_map" object`);
+    // Shards are files of this directory: a name with a path in it would read (and report on) files elsewhere.
+    for (const [name, file] of Object.entries(map)) {
+      if (typeof file !== "string" || file === "" || file !== basename(file) || file === "." || file === "..") {
+        throw new CheckpointError(`${index}: weight_map["${name}"] must be the name of a shard file in ${dir}, found ${JSON.stringify(file)}`);
+      }
+    }
     return [...new Set(Object.values(map as Record<string, string>))].map((f) => join(dir, f));
   }
   const single = join(dir, "model.safetensors");

@@ -24,7 +24,7 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { appendLine, atomicWrite, ensureDir } from "../util/atomic.js";
-import { ConfigError, fileError, GvmError } from "../util/errors.js";
+import { ConfigError, describe, fileError, GvmError } from "../util/errors.js";
 import { acquireLock, type DirLock } from "../util/lock.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 
@@ -353,13 +353,21 @@ function readJsonl(path: string): Record<string, unknown>[] {
     throw fileError("read", path, err);
   }
   const out: Record<string, unknown>[] = [];
-  for (const line of text.split("\n")) {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
     if (line.trim() === "") continue;
+    let value: unknown;
     try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // A line torn by a kill mid-write; everything before it is intact.
+      value = JSON.parse(line);
+    } catch (err) {
+      // A kill mid-append tears only the last line (no newline after it); everything before it is intact.
+      if (i === lines.length - 1) continue;
+      // Anything else is damage: dropping it would rewrite the log without it (truncateLogs), losing records silently.
+      throw new RunDirError(`${path}:${i + 1}: not valid JSON (${(err as Error).message}), and not a torn last line: the file is damaged; repair or remove that line`, { cause: err });
     }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new RunDirError(`${path}:${i + 1}: expected a JSON object (a record with "iter"), found ${describe(value)}`);
+    out.push(value as Record<string, unknown>);
   }
   return out;
 }

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
 import { TokenizerError, type Tokenizer } from "../tokenizer.js";
 import { ModelDirError, parseJsonObject, readFileBytes, readJsonFile } from "./files.js";
+import { describe } from "../../util/errors.js";
 
 export interface HfTokenizerSource {
   /** Parsed tokenizer_config.json. */
@@ -74,6 +75,11 @@ export class HfTokenizer implements Tokenizer {
     this.config = src.tokenizerConfig;
 
     const cfgWhere = `${src.dir}/tokenizer_config.json`;
+    for (const field of ["bos_token", "eos_token", "pad_token", "unk_token"]) {
+      const v = src.tokenizerConfig[field];
+      // A number or a list here is a mistake that would otherwise read as "no such token" and change what ends generation.
+      if (v !== undefined && v !== null && specialTokenText(v) === null) throw new ModelDirError(`${cfgWhere}: ${field} must be the token's text or {"content": text}, found ${describe(v)}`);
+    }
     const idOf = (field: string): number | null => {
       const text = specialTokenText(src.tokenizerConfig[field]);
       if (text === null) return null;
@@ -154,6 +160,34 @@ export class HfTokenizer implements Tokenizer {
   }
 }
 
+/**
+ * The fields the library builds from, checked first: it accepts a "vocab"
+ * that is a number or merges that are numbers without a word and builds a
+ * tokenizer that silently encodes nothing, or fails deep inside with
+ * "Cannot read properties of undefined".
+ */
+function checkTokenizerShape(json: Record<string, unknown>, model: Record<string, unknown>, where: string): void {
+  const bad = (field: string, want: string, got: unknown): never => {
+    throw new ModelDirError(`${where}: ${field} must be ${want}, found ${describe(got)}`);
+  };
+  const vocab = model.vocab;
+  if (vocab === null || typeof vocab !== "object") bad("model.vocab", "an object of token -> id (BPE, WordPiece) or a list of [piece, score] (Unigram)", vocab);
+  if (model.merges !== undefined) {
+    if (!Array.isArray(model.merges)) bad("model.merges", "a list", model.merges);
+    (model.merges as unknown[]).forEach((m, i) => {
+      const pair = Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string";
+      if (typeof m !== "string" && !pair) bad(`model.merges[${i}]`, '"a b" or ["a", "b"]', m);
+    });
+  }
+  if (json.added_tokens !== undefined && json.added_tokens !== null) {
+    if (!Array.isArray(json.added_tokens)) bad("added_tokens", "a list of {id, content, special}", json.added_tokens);
+    (json.added_tokens as unknown[]).forEach((t, i) => {
+      const o = t as Record<string, unknown> | null;
+      if (o === null || typeof o !== "object" || !Number.isInteger(o.id) || (o.id as number) < 0 || typeof o.content !== "string") bad(`added_tokens[${i}]`, "{id: integer >= 0, content: string, ...}", t);
+    });
+  }
+}
+
 /** The built library tokenizer and what is derived from its vocabulary alone. */
 export interface TokenizerCore {
   lib: HfLibTokenizer;
@@ -165,6 +199,7 @@ export interface TokenizerCore {
 export function buildTokenizerCore(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, where: string): TokenizerCore {
   const model = tokenizerJson.model;
   if (model === undefined || model === null || typeof model !== "object") throw new ModelDirError(`${where}: no "model" object (expected a tokenizers library tokenizer.json)`);
+  checkTokenizerShape(tokenizerJson, model as Record<string, unknown>, where);
   let lib: HfLibTokenizer;
   try {
     lib = new HfLibTokenizer(tokenizerJson, tokenizerConfig);
