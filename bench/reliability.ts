@@ -115,6 +115,7 @@ async function fuzz(): Promise<void> {
   const hangs = ranges.flatMap((r) => r.hangs);
   for (const [kind, k] of Object.entries(stats.byKind)) emit({ part: "fuzz-kind", kind, cases: k.cases, correct: k.correct, worstWallMs: round(k.worstWallMs), reasons: k.reasons });
   for (const f of stats.failures) emit({ part: "fuzz-failure", seed, ...f });
+  for (const f of stats.slow) emit({ part: "fuzz-over-deadline", seed, index: f.index, kind: f.kind, shape: f.shape, chars: f.chars, wallMs: round(f.wallMs), cpuMs: round(f.cpuMs), reason: f.reason });
   const pass = stats.cases + hangs.length * 200 >= n && stats.exceptions === 0 && stats.internalErrors === 0 && stats.violations === 0 && hangs.length === 0;
   failed ||= !pass;
   const w = stats.worst;

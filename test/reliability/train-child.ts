@@ -21,8 +21,8 @@ import { main } from "../../src/cli/main.js";
 import { LlamaModel, LocalSampler } from "../../src/model/index.js";
 import * as T from "../../src/tensor/index.js";
 
-export const PHASES = ["sampling", "scoring", "gradnorms", "update", "checkpoint-write", "checkpoint-rename", "eval", "mark-latest"] as const;
-export type Phase = (typeof PHASES)[number] | "startup" | "between";
+const PHASES = ["sampling", "scoring", "gradnorms", "update", "checkpoint-write", "checkpoint-rename", "eval", "mark-latest"] as const;
+type Phase = (typeof PHASES)[number] | "startup" | "between";
 
 const phaseFile = process.env.GVM_PHASE_FILE;
 const killAt = process.env.GVM_KILL_AT?.split(":");

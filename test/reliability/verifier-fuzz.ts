@@ -332,11 +332,13 @@ export function runCase(seed: number, i: number, timeoutMs: number): FuzzOutcome
   const t0 = performance.now();
   let correct = false;
   let reason = "threw";
+  let extracted: string | null = null;
   let threw: string | null = null;
   try {
     const v = verify(c.gold, c.response, { timeoutMs });
     correct = v.correct;
     reason = v.reason;
+    extracted = v.extracted;
   } catch (err) {
     threw = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   }
@@ -347,9 +349,11 @@ export function runCase(seed: number, i: number, timeoutMs: number): FuzzOutcome
   else if (correct && c.response.length <= 200_000) {
     // The box oracle scans the response: skipped for megabyte responses (their boxes are covered by mustFail).
     const box = lastBoxOracle(c.response);
-    // The gold is trusted: a box that is the gold's own text (as the verifier reads the gold) is identical, parsed or not.
-    const goldText = goldCandidates(c.gold)[0]?.text ?? c.gold;
-    if (box !== null && !parses(box) && normalizeAnswer(box) !== normalizeAnswer(goldText)) violation = `the box ${JSON.stringify(box.slice(0, 60))} does not parse, yet the verdict is correct (${reason})`;
+    // The gold is trusted: an answer that is the gold's own text (as the verifier reads the gold) is identical, parsed or
+    // not. That answer may be the last box joined with the one before it ("\boxed{a}, \boxed{b}" reads "a, b").
+    const gold = normalizeAnswer(goldCandidates(c.gold)[0]?.text ?? c.gold);
+    const ownText = normalizeAnswer(box ?? "") === gold || (reason === "identical" && extracted !== null && normalizeAnswer(extracted) === gold);
+    if (box !== null && !parses(box) && !ownText) violation = `the box ${JSON.stringify(box.slice(0, 60))} does not parse, yet the verdict is correct (${reason})`;
   }
   return { index: i, kind: c.kind, shape: c.shape, chars: c.gold.length + c.response.length, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, correct, reason, threw, violation, expectCorrect: c.expectCorrect };
 }
@@ -370,11 +374,13 @@ export interface FuzzStats {
   worst: FuzzOutcome | null;
   /** The first few failures (exceptions, errors, violations), with their indices. */
   failures: FuzzOutcome[];
+  /** The first few calls past the deadline, with their indices. */
+  slow: FuzzOutcome[];
   byKind: Record<string, { cases: number; worstWallMs: number; correct: number; reasons: Record<string, number> }>;
 }
 
 export function emptyStats(): FuzzStats {
-  return { cases: 0, exceptions: 0, internalErrors: 0, overDeadline: 0, violations: 0, expectedCorrect: 0, expectedCorrectHit: 0, worstWallMs: 0, worstCpuMs: 0, worst: null, failures: [], byKind: {} };
+  return { cases: 0, exceptions: 0, internalErrors: 0, overDeadline: 0, violations: 0, expectedCorrect: 0, expectedCorrectHit: 0, worstWallMs: 0, worstCpuMs: 0, worst: null, failures: [], slow: [], byKind: {} };
 }
 
 export function addOutcome(s: FuzzStats, o: FuzzOutcome, timeoutMs: number): void {
@@ -382,7 +388,10 @@ export function addOutcome(s: FuzzStats, o: FuzzOutcome, timeoutMs: number): voi
   if (o.threw !== null) s.exceptions++;
   if (o.reason === "error") s.internalErrors++;
   if (o.violation !== null) s.violations++;
-  if (o.wallMs > timeoutMs) s.overDeadline++;
+  if (o.wallMs > timeoutMs) {
+    s.overDeadline++;
+    if (s.slow.length < 20) s.slow.push(o);
+  }
   if (o.expectCorrect) {
     s.expectedCorrect++;
     if (o.correct) s.expectedCorrectHit++;
@@ -417,6 +426,7 @@ export function mergeStats(a: FuzzStats, b: FuzzStats): FuzzStats {
     }
     out.worstCpuMs = Math.max(out.worstCpuMs, s.worstCpuMs);
     out.failures.push(...s.failures.slice(0, 20 - out.failures.length));
+    out.slow.push(...s.slow.slice(0, 20 - out.slow.length));
     for (const [kind, k] of Object.entries(s.byKind)) {
       const o = (out.byKind[kind] ??= { cases: 0, worstWallMs: 0, correct: 0, reasons: {} });
       o.cases += k.cases;
