@@ -93,6 +93,24 @@ describe("no number is picked out of an unread structure", () => {
     ]);
   });
 
+  it("numbers side by side are no product: any factorisation of the gold would pass", () => {
+    const gold = fc.integer({ min: 2, max: 99 });
+    fc.assert(
+      fc.property(gold, gold, fc.constantFrom(" ", " \\text{ apples and } ", "\\;"), (a, b, gap) => {
+        const v = verify(String(a * b), `\\boxed{${a}${gap}${b}}`);
+        return !v.correct && v.reason === "unparsable";
+      }),
+    );
+    refused([
+      ["0", "\\boxed{1 000}", "unparsable"],
+      ["19/5", "\\boxed{3 4/5}", "unparsable"],
+    ]);
+    // what stays readable: explicit and bracketed products, units, thin-space digit groups
+    for (const [gold, response] of [["6", "\\boxed{2\\cdot 3}"], ["6", "\\boxed{2(3)}"], ["5", "\\boxed{5 \\text{ cm}}"], ["1000000", "\\boxed{1\\,000\\,000}"], ["2x", "\\boxed{2 x}"]]) {
+      expect(verify(gold as string, response as string).correct, response).toBe(true);
+    }
+  });
+
   it("a failed final-answer statement is the answer", () => {
     refused([["3", "The final answer is $\\int_0^{3} x\\,dx$. I hope it is correct.", "unparsable"]]);
   });

@@ -305,6 +305,10 @@ export class Parser {
           this.skipUnitPower();
           continue;
         }
+        // "2 3", "1 000", "2 \text{ apples and } 3": numbers side by side are no
+        // product anyone writes; reading one would reward any factorisation of the gold.
+        const last = factors[factors.length - 1];
+        if (tok.t === "num" && last !== undefined && isQuantity(last)) this.fail("two numbers side by side with no operator");
         const next = this.parsePow();
         const whole = factors.length === 1 ? (factors[0] as Node) : undefined;
         if (whole && tok.t === "cmd") {
