@@ -111,6 +111,25 @@ describe("no number is picked out of an unread structure", () => {
     }
   });
 
+  it("derivatives in Leibniz notation are no fractions that cancel", () => {
+    for (const [gold, response] of [
+      ["3", "\\boxed{\\frac{d}{dx}(3x)}"],
+      ["x", "\\boxed{\\frac{d}{dx} x^2}"],
+      ["1", "\\boxed{dy/dy}"],
+      ["1", "\\boxed{\\frac{d^2 y}{d y^2}}"],
+      ["37", "\\boxed{\\frac{\\partial}{\\partial x} 37x}"],
+      ["\\frac{x}{t}=k x-a", "\\boxed{\\frac{d x}{d t}=k x-a}"],
+    ]) {
+      expect(verify(gold as string, response as string).correct, response).toBe(false);
+    }
+    // the same derivative, however spaced, is the same answer
+    expect(verify("\\frac{d x}{d t}=k x-a", "\\boxed{\\frac{dx}{dt} = kx - a}").correct).toBe(true);
+    // fractions of variables that merely contain a d still read
+    for (const [gold, response] of [["d/2", "\\boxed{\\frac{d}{2}}"], ["a/x", "\\boxed{\\frac{ad}{dx}}"], ["3", "\\boxed{\\frac{3d}{d}}"]]) {
+      expect(verify(gold as string, response as string).correct, response).toBe(true);
+    }
+  });
+
   it("a failed final-answer statement is the answer", () => {
     refused([["3", "The final answer is $\\int_0^{3} x\\,dx$. I hope it is correct.", "unparsable"]]);
   });

@@ -5,7 +5,7 @@
  * environments (matrices; aligned rows become lists), big operators and
  * decorated symbols. Parser state stays in parse.ts; this file only reads.
  */
-import { type FnName, type Node, num, sym } from "./ast.js";
+import { type FnName, type Node, num, print, sym } from "./ast.js";
 import { checkDeadline } from "./deadline.js";
 import { readGroup } from "./lexer.js";
 import type { Parser } from "./parse.js";
@@ -154,6 +154,29 @@ export const KNOWN_COMMANDS = new Set<string>([
   ...ELLIPSES,
 ]);
 
+const DIFFERENTIALS = new Set(["d", "partial"]);
+
+/** The differential symbol a term starts with: d in d, d^2, dy, dx^2; partial likewise. */
+function differentialHead(n: Node): boolean {
+  if (n.k === "sym") return DIFFERENTIALS.has(n.name);
+  if (n.k === "pow") return differentialHead(n.base);
+  return n.k === "mul" && n.args.length > 0 && differentialHead(n.args[0] as Node);
+}
+
+/**
+ * d/dx, dy/dx, \\partial^2 / \\partial x^2: a derivative in Leibniz notation.
+ * Read as a fraction of variables it would cancel (d/dx (3x) would be 3, and
+ * dx/dt = kx - a would equal x/t = kx - a), so it is kept as an opaque
+ * symbol: equal only to the same derivative, never to a value.
+ */
+export function isLeibnizFraction(numer: Node, den: Node): boolean {
+  return differentialHead(numer) && den.k === "mul" && den.args.length >= 2 && differentialHead(den.args[0] as Node);
+}
+
+export function derivativeSymbol(numer: Node, den: Node): Node {
+  return sym(`deriv[${print(numer)}/${print(den)}]`);
+}
+
 export function parseCommand(p: Parser, name: string): Node {
   switch (name) {
     case "frac":
@@ -162,7 +185,7 @@ export function parseCommand(p: Parser, name: string): Node {
     case "cfrac": {
       const a = p.readArg();
       const b = p.readArg();
-      return { k: "div", num: a, den: b };
+      return isLeibnizFraction(a, b) ? derivativeSymbol(a, b) : { k: "div", num: a, den: b };
     }
     case "sqrt": {
       let index: Node | undefined;

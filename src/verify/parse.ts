@@ -13,7 +13,7 @@ import { checkDeadline } from "./deadline.js";
 import { lexAt, readGroup, type LexMode, type Tok } from "./lexer.js";
 import { rat } from "./rational.js";
 import { IMPLIES, MUL_CMDS, NON_VALUE_CMDS, REL_OPS, SET_OPS } from "./parse-tables.js";
-import { parseCommand, KNOWN_COMMANDS } from "./parse-commands.js";
+import { derivativeSymbol, isLeibnizFraction, parseCommand, KNOWN_COMMANDS } from "./parse-commands.js";
 import { isQuantity, isUnitWord, letterNode, numberNode, parseBracketed, parseLetters, parseTextTok, primed, printDigits, symbolTail } from "./parse-atoms.js";
 
 export { isUnitWord, numberNode, WORDS } from "./parse-atoms.js";
@@ -292,7 +292,7 @@ export class Parser {
         this.next();
         const den = this.parseUnary();
         const numer: Node = factors.length === 1 ? (factors[0] as Node) : { k: "mul", args: factors };
-        factors = [{ k: "div", num: numer, den }];
+        factors = [isLeibnizFraction(numer, den) ? derivativeSymbol(numer, den) : { k: "div", num: numer, den }];
       } else if (this.canStartFactor(tok)) {
         if (tok.t === "text" && factors.length > 0 && !this.textIsMath(tok.content)) {
           // a word after a quantity is a unit or a remark: "15 \mbox{ cm}^2", "125 \text{ miles}"
