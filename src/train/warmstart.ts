@@ -1,11 +1,12 @@
 /**
  * The supervised warm start: a freshly initialised byte-level Llama trained
  * on demonstrations drawn fresh for every batch outside the suite's splits
- * (prompt + worked response + EOS, loss on the response only), from a
- * teacher that slips now and then, so RL starts from a policy that knows
- * the steps but samples slips it can learn to avoid.
- * The result is cached by a hash of everything that determines it, so
- * repeated runs (seeds, strategies) skip it.
+ * (prompt + worked response + EOS, loss on the response only): first from a
+ * careful teacher, so it learns the facts and to copy the operands, then
+ * from one that slips now and then, so RL starts from a policy that knows
+ * every step but samples slips it can learn to avoid (docs/training.md,
+ * "The warm start"). The result is cached by a hash of everything that
+ * determines it, so runs that differ only in learner or strategy share it.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
