@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { BENCHMARKS, loadBenchmark } from "../src/eval/index.js";
 import { clearGoldCache, goldCandidates, verify, VerifierPool, type VerifyOptions } from "../src/verify/index.js";
 import { median } from "./stats.js";
+import { errorMessage } from "../src/util/errors.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const data = join(here, "..", "..", "shared", "data");
@@ -167,6 +168,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench:verifier: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`bench:verifier: ${errorMessage(err)}\n`);
   process.exitCode = 1;
 });

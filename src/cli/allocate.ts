@@ -11,7 +11,7 @@ import {
   STRATEGY_NAMES,
   type AllocationInput,
 } from "../gvm/index.js";
-import { ConfigError, DataError } from "../util/errors.js";
+import { ConfigError, DataError, errorMessage } from "../util/errors.js";
 import { type Command, numberOption, parseOptions } from "./command.js";
 
 const NAME = "allocate";
@@ -80,7 +80,7 @@ async function readRows(file: string): Promise<Row[]> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new DataError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new DataError(`cannot read ${file}: ${errorMessage(err)}`);
   }
   const rows: Row[] = [];
   text.split("\n").forEach((raw, i) => {
@@ -90,7 +90,7 @@ async function readRows(file: string): Promise<Row[]> {
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      throw new DataError(`${file}:${line}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new DataError(`${file}:${line}: not valid JSON (${errorMessage(err)})`);
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new DataError(`${file}:${line}: expected a JSON object, got ${JSON.stringify(value)}`);

@@ -3,7 +3,7 @@
  * only when invoked, so `gvm --help` never pays for the engine or verifier.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError } from "../util/errors.js";
+import { ConfigError, errorMessage } from "../util/errors.js";
 
 export interface CommandIo {
   /** Machine-readable output (JSON lines, tables). */
@@ -35,7 +35,7 @@ export function parseOptions<T extends OptionSpec>(command: string, argv: readon
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     throw new ConfigError(`gvm ${command}: ${message}. Run 'gvm ${command} --help' for usage.`);
   }
 }

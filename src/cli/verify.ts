@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { ConfigError, DataError, describe } from "../util/errors.js";
+import { ConfigError, DataError, describe, errorMessage } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 import { VerifierPool, verify, type Pair, type Verdict, type VerifyOptions } from "../verify/index.js";
 import { type Command, type CommandIo, numberOption, parseOptions } from "./command.js";
@@ -79,7 +79,7 @@ function parseLine(text: string, line: number, goldField: string, responseField:
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { line, error: `not valid JSON (${err instanceof Error ? err.message : String(err)})` };
+    return { line, error: `not valid JSON (${errorMessage(err)})` };
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) return { line, error: `expected a JSON object, got ${describe(value)}` };
   const rec = value as Record<string, unknown>;
@@ -101,7 +101,7 @@ async function readInput(file: string): Promise<string> {
   try {
     return await readFile(file, "utf8");
   } catch (err) {
-    throw new DataError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new DataError(`cannot read ${file}: ${errorMessage(err)}`);
   }
 }
 

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
-import { DataError, describe } from "../util/errors.js";
+import { DataError, describe, errorMessage } from "../util/errors.js";
 
 export type TableFormat = "jsonl" | "parquet";
 
@@ -65,7 +65,7 @@ async function readJsonlTable(file: string, skipInvalid: boolean): Promise<Table
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new DataError(`${file}: cannot read (${err instanceof Error ? err.message : String(err)})`);
+    throw new DataError(`${file}: cannot read (${errorMessage(err)})`);
   }
   if (extname(file).toLowerCase() === ".json" && text.trimStart().startsWith("[")) return readJsonArray(file, text, skipInvalid);
   const rows: RawRow[] = [];
@@ -80,7 +80,7 @@ async function readJsonlTable(file: string, skipInvalid: boolean): Promise<Table
       value = JSON.parse(raw);
       if (value === null || typeof value !== "object" || Array.isArray(value)) reason = `expected a JSON object, got ${describe(value)}`;
     } catch (err) {
-      reason = `not valid JSON (${err instanceof Error ? err.message : String(err)})`;
+      reason = `not valid JSON (${errorMessage(err)})`;
     }
     if (reason !== null) {
       if (!skipInvalid) throw new DataError(`${formatRef(ref)}: ${reason}`);
@@ -98,7 +98,7 @@ function readJsonArray(file: string, text: string, skipInvalid: boolean): TableR
   try {
     items = JSON.parse(text);
   } catch (err) {
-    throw new DataError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new DataError(`${file}: not valid JSON (${errorMessage(err)})`);
   }
   const rows: RawRow[] = [];
   const skipped: SkippedRow[] = [];
@@ -119,7 +119,7 @@ async function readParquetTable(file: string): Promise<TableRead> {
   try {
     objects = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<string, unknown>[];
   } catch (err) {
-    throw new DataError(`${file}: cannot read as Parquet (${err instanceof Error ? err.message : String(err)})`);
+    throw new DataError(`${file}: cannot read as Parquet (${errorMessage(err)})`);
   }
   // A Parquet file is either readable as a whole or not at all: row-level
   // problems only arise in field mapping, which the dataset layer reports.

@@ -16,7 +16,7 @@
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { atomicWrite } from "../util/atomic.js";
-import { DataError, describe } from "../util/errors.js";
+import { DataError, describe, errorMessage } from "../util/errors.js";
 
 export interface VerlMessage {
   role: string;
@@ -101,7 +101,7 @@ export async function readVerlParquet(path: string): Promise<VerlRecord[]> {
   try {
     rows = (await parquetReadObjects({ file: await asyncBufferFromFile(path) })) as Record<string, unknown>[];
   } catch (err) {
-    throw new DataError(`${path}: cannot read as parquet (${err instanceof Error ? err.message : String(err)})`);
+    throw new DataError(`${path}: cannot read as parquet (${errorMessage(err)})`);
   }
   return rows.map((row, i) => {
     const bad = (field: string, want: string) => new DataError(`${path}: row ${i}: ${field} is ${describe(getPath(row, field))}; expected ${want}`);

@@ -9,7 +9,7 @@
  * Problems are taken in order of prompt length so batches pad little.
  */
 import type { FinishReason, Sampler, SamplerOptions } from "../model/index.js";
-import { GvmError } from "../util/errors.js";
+import { errorMessage, GvmError } from "../util/errors.js";
 import type { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import type { EvalProblem } from "./benchmarks.js";
@@ -163,7 +163,7 @@ export async function evaluateProblems(o: EvaluateOptions): Promise<ProblemRecor
       );
     } catch (err) {
       const ids = batch.map(({ p }) => p.id);
-      throw new EvalError(`eval ${o.set}: sampling problems ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new EvalError(`eval ${o.set}: sampling problems ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""} failed: ${errorMessage(err)}`, { cause: err });
     }
     const items = batch.flatMap(({ p }, i) => (sampled[i] ?? []).map((r) => ({ gold: p.gold, response: r.text })));
     const verdicts = await o.grader.grade(items);

@@ -15,7 +15,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sampler } from "../model/index.js";
 import { atomicWrite } from "../util/atomic.js";
-import { ConfigError, DataError, describe } from "../util/errors.js";
+import { ConfigError, DataError, describe, errorMessage } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { BENCHMARKS, THREE_BENCHMARKS, type EvalProblem } from "./benchmarks.js";
@@ -187,7 +187,7 @@ export function readEvalSummary(dir: string): EvalSummary {
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new DataError(`${path}: cannot read evaluation summary (${err instanceof Error ? err.message : String(err)})`);
+    throw new DataError(`${path}: cannot read evaluation summary (${errorMessage(err)})`);
   }
   if (json === null || typeof json !== "object" || typeof (json as EvalSummary).label !== "string" || typeof (json as EvalSummary).sets !== "object") {
     throw new DataError(`${path}: not an evaluation summary (needs "label" and "sets")`);

@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, GvmError } from "../util/errors.js";
+import { ConfigError, errorMessage, GvmError } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { referenceKernels } from "./reference/index.js";
 import type { BackendName, KernelInfo, Kernels } from "./types.js";
@@ -81,7 +81,7 @@ function loadAddon(path: string): Loaded {
           ? { ok: true, addon }
           : { ok: false, reason: `the native addon at ${path} is out of date (it lacks ${missing.join(", ")})` };
     } catch (err) {
-      loaded = { ok: false, reason: `the native addon at ${path} failed to load: ${err instanceof Error ? err.message : String(err)}` };
+      loaded = { ok: false, reason: `the native addon at ${path} failed to load: ${errorMessage(err)}` };
     }
   }
   addons.set(path, loaded);
@@ -153,7 +153,7 @@ export function loadKernels(options: LoadKernelsOptions = {}): Kernels {
   try {
     kernels = nativeBackend(addon, addonPath, simd);
   } catch (err) {
-    throw new KernelLoadError(`native kernels: ${err instanceof Error ? err.message : String(err)}`);
+    throw new KernelLoadError(`native kernels: ${errorMessage(err)}`);
   }
   if (addon.info().threads !== threads) addon.setThreads(threads);
   return kernels;

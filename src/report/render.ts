@@ -7,7 +7,7 @@
 import { Resvg } from "@resvg/resvg-js";
 import { logger as vegaLog, parse, View, Warn } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { GvmError } from "../util/errors.js";
+import { errorMessage, GvmError } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 
 export class ReportError extends GvmError {}
@@ -47,7 +47,7 @@ export async function renderChart(spec: TopLevelSpec, scale = 2, logger: Logger 
     svg = await view.toSVG();
     view.finalize();
   } catch (err) {
-    throw new ReportError(`chart '${describeSpec(spec)}': Vega-Lite could not render it (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new ReportError(`chart '${describeSpec(spec)}': Vega-Lite could not render it (${errorMessage(err)})`, { cause: err });
   }
   const png = new Resvg(svg, {
     fitTo: { mode: "zoom", value: scale },

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type EvalSummary, readEvalSummary } from "../eval/index.js";
 import type { EvalRecord, IterationRecord, MetricsRecord, RunRecord, StepRecord } from "../train/records.js";
-import { DataError } from "../util/errors.js";
+import { DataError, errorMessage } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 
 export interface RunData {
@@ -49,7 +49,7 @@ export function readRun(dir: string, logger: Logger = defaultLogger()): RunData 
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new DataError(`${path}: cannot read (${err instanceof Error ? err.message : String(err)}); is ${dir} a run directory?`);
+    throw new DataError(`${path}: cannot read (${errorMessage(err)}); is ${dir} a run directory?`);
   }
   const lines = text.split("\n");
   const records: MetricsRecord[] = [];

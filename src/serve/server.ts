@@ -21,7 +21,7 @@ import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { FinishReason, LlamaModel, Tokenizer } from "../model/index.js";
-import { ConfigError } from "../util/errors.js";
+import { ConfigError, errorMessage } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { Rng } from "../util/rng.js";
 import { type GenerationJob, IncrementalText, type JobResult, runJob, type TokenEvent } from "./engine.js";
@@ -413,7 +413,7 @@ export class GvmServer {
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    const e = err instanceof ApiError ? err : new ApiError(500, `internal error: ${err instanceof Error ? err.message : String(err)}`, "server_error");
+    const e = err instanceof ApiError ? err : new ApiError(500, `internal error: ${errorMessage(err)}`, "server_error");
     if (!(err instanceof ApiError)) this.logger.error(`gvm serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (res.headersSent) {
       // Mid-stream: report in the stream, then end it.

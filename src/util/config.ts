@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ConfigError, describe } from "./errors.js";
+import { ConfigError, describe, errorMessage } from "./errors.js";
 
 export type ConfigFormat = "yaml" | "json";
 
@@ -43,20 +43,20 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read config (${err instanceof Error ? err.message : String(err)})`);
+    throw new ConfigError(`${file}: cannot read config (${errorMessage(err)})`);
   }
   let value: unknown;
   if (configFormat(file) === "json") {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new ConfigError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new ConfigError(`${file}: not valid JSON (${errorMessage(err)})`);
     }
   } else {
     try {
       value = parseYaml(text, { prettyErrors: true });
     } catch (err) {
-      throw new ConfigError(`${file}: not valid YAML (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`);
+      throw new ConfigError(`${file}: not valid YAML (${errorMessage(err).split("\n")[0]})`);
     }
   }
   if (value === null || value === undefined) return {};

@@ -61,3 +61,8 @@ export function fileError(op: string, path: string, err: unknown): Error {
   const words = ERRNO_WORDS[code] ?? (e as Error).message;
   return new FileError(`${path}: cannot ${op}: ${words} (${code})`, { cause: err });
 }
+
+/** The message of a thrown value, which need not be an Error (a rejected promise, a thrown string). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -14,7 +14,7 @@ import { availableParallelism } from "node:os";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker, type WorkerOptions } from "node:worker_threads";
-import { GvmError } from "../util/errors.js";
+import { errorMessage, GvmError } from "../util/errors.js";
 import { DEFAULT_TIMEOUT_MS, verify, type Verdict, type VerifyOptions } from "./verify.js";
 import type { ChunkRequest, ChunkResponse } from "./worker.js";
 
@@ -133,7 +133,7 @@ export class VerifierPool {
           };
           const onError = (err: unknown): void => {
             cleanup();
-            reject(new VerifierPoolError(`verifier worker failed on pairs ${chunk.start}-${chunk.end - 1}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+            reject(new VerifierPoolError(`verifier worker failed on pairs ${chunk.start}-${chunk.end - 1}: ${errorMessage(err)}`, { cause: err }));
           };
           const timer = setTimeout(
             () => {

@@ -16,7 +16,7 @@
  * is refused ("too-large"), and no number is picked out of mathematics that
  * failed to parse.
  */
-import { GvmError } from "../util/errors.js";
+import { errorMessage, GvmError } from "../util/errors.js";
 import { defaultLogger } from "../util/log.js";
 import { print, type Node } from "./ast.js";
 import { Comparer, type CompareRule } from "./compare.js";
@@ -238,7 +238,7 @@ export function verify(gold: string, response: string, options: VerifyOptions = 
     return first as Verdict;
   } catch (err) {
     if (err instanceof DeadlineExceeded) return verdict(false, "timeout", extracted, undefined, undefined, source);
-    defaultLogger().debug(`verify: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    defaultLogger().debug(`verify: internal error: ${errorMessage(err)}`);
     return verdict(false, "error", extracted, undefined, undefined, source);
   } finally {
     Error.stackTraceLimit = stackLimit;
