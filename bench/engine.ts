@@ -28,7 +28,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { type Anchor, anchorAvailable, startAnchor } from "./engine-anchor.js";
 import { generateStep, type Preset, PRESETS, trainStepper } from "./engine-workloads.js";
-import { median } from "./stats.js";
+import { median } from "../src/util/stats.js";
 
 const DECODE_BATCH = 64;
 const PREFILL = 64;

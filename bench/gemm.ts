@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { loadKernels, measureFmaPeak, nativeInfo } from "../src/kernels/index.js";
-import { median } from "./stats.js";
+import { median } from "../src/util/stats.js";
 
 interface Shape {
   name: string;

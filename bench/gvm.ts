@@ -24,7 +24,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { STRATEGY_NAMES } from "../src/gvm/index.js";
-import { costToTarget, median, tInterval } from "../src/report/compare.js";
+import { costToTarget } from "../src/report/compare.js";
+import { mean, median, sampleSd, tInterval } from "../src/util/stats.js";
 import { METHODS, type Method } from "../src/train/config.js";
 import { experimentConfig, REGIMES, type Regime } from "../src/train/presets.js";
 import type { EvalRecord, IterationRecord } from "../src/train/records.js";
@@ -122,7 +123,7 @@ for (const regime of regimes) {
       line.gain = {
         start_per_seed: list.map((r) => round(initial(r))),
         final_per_seed: list.map((r) => round(final(r))),
-        mean: round(gains.reduce((a, b) => a + b, 0) / gains.length),
+        mean: round(mean(gains)),
         ci95: [round(gci[0] as number), round(gci[1] as number)],
         seeds_below_start: gains.filter((g) => g < 0).length,
         by_level: Object.fromEntries(levelKeys.map((l) => [l, { start: meanLevel((r) => r.evals[0], l), final: meanLevel((r) => r.evals[r.evals.length - 1], l) }])),
@@ -131,9 +132,9 @@ for (const regime of regimes) {
       const diffs = finals.map((f, i) => f - final(uniform[i] as RunData));
       const ci = diffs.length >= 2 ? tInterval(diffs) : [Number.NaN, Number.NaN];
       line.final_accuracy = {
-        mean: round(finals.reduce((a, b) => a + b, 0) / finals.length),
+        mean: round(mean(finals)),
         per_seed: finals.map((x) => round(x)),
-        minus_uniform: { mean: round(diffs.reduce((a, b) => a + b, 0) / diffs.length), ci95: [round(ci[0] as number), round(ci[1] as number)] },
+        minus_uniform: { mean: round(mean(diffs)), ci95: [round(ci[0] as number), round(ci[1] as number)] },
       };
       const its = list.flatMap((r) => r.iterations);
       const wall = its.reduce((a, r) => a + r.time.sampling + (r.time.scoring ?? 0) + r.time.gradNorms + r.time.update, 0);
@@ -177,9 +178,8 @@ function allocationDiagnostics(its: readonly IterationRecord[]): Record<string, 
     }
     const g = G.filter((_, i) => (p[i] ?? 0) > 0 && Number.isFinite(G[i]));
     if (g.length >= 2) {
-      const mean = g.reduce((a, b) => a + b, 0) / g.length;
-      const sd = Math.sqrt(g.reduce((a, b) => a + (b - mean) ** 2, 0) / (g.length - 1));
-      if (mean > 0) cvs.push(sd / mean);
+      const m = mean(g);
+      if (m > 0) cvs.push(sampleSd(g) / m);
     }
     const total = n.reduce((a, b) => a + b, 0);
     if (total > 0) maxShare = Math.max(maxShare, Math.max(...n) / total);

@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCHMARKS, loadBenchmark } from "../src/eval/index.js";
 import { clearGoldCache, goldCandidates, verify, VerifierPool, type VerifyOptions } from "../src/verify/index.js";
-import { median } from "./stats.js";
+import { median } from "../src/util/stats.js";
 import { errorMessage } from "../src/util/errors.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -20,6 +20,7 @@ import { evaluateTestSet } from "../src/train/testeval.js";
 import { buildTaskSuite } from "../src/train/trainer.js";
 import { warmStart } from "../src/train/warmstart.js";
 import { defaultLogger } from "../src/util/log.js";
+import { mean } from "../src/util/stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -74,9 +75,7 @@ for (const seed of seeds) {
   process.stdout.write(
     `${JSON.stringify({ seed, regime, warm_start_seconds: Math.round(seconds), pass1: r3(sampled.accuracy), ci95: sampled.ci.map(r3), [`pass${k}`]: r3(passK), greedy: r3(greedy.accuracy), token_entropy_nats: r3(entropy), pass1_by_level: levels(sampled.byLevel), greedy_by_level: levels(greedy.byLevel) })}\n`,
   );
-}
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pass1 = rows.map((r) => r.pass1);
+}const pass1 = rows.map((r) => r.pass1);
 process.stdout.write(
   `${JSON.stringify({ summary: true, seeds, pass1_mean: r3(mean(pass1)), pass1_range: [r3(Math.min(...pass1)), r3(Math.max(...pass1))], pass1_max_deviation_from_mean: r3(Math.max(...pass1.map((x) => Math.abs(x - mean(pass1))))), [`pass${k}_minus_pass1_mean`]: r3(mean(rows.map((r) => r.passK - r.pass1))), greedy_mean: r3(mean(rows.map((r) => r.greedy))) })}\n`,
 );

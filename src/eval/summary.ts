@@ -10,6 +10,7 @@
 import { BENCHMARKS, THREE_BENCHMARKS } from "./benchmarks.js";
 import type { ProblemRecord } from "./harness.js";
 import { meanWithCi } from "./metrics.js";
+import { mean } from "../util/stats.js";
 
 export interface SetSummary {
   set: string;
@@ -67,10 +68,6 @@ export function summarizeSet(set: string, records: readonly ProblemRecord[]): Se
     seconds: records.reduce((a, r) => a + r.seconds, 0),
     byLevel,
   };
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 /** Numeric levels in numeric order, then the rest alphabetically. */

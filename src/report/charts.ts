@@ -17,6 +17,7 @@
  * evenly (first and last kept), so a page stays light with long runs.
  */
 import type { TopLevelSpec } from "vega-lite";
+import { mean } from "../util/stats.js";
 import type { RunData } from "./runs.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -113,8 +114,6 @@ export function byLabel(runs: readonly RunData[]): Map<string, RunData[]> {
 export function seriesName(label: string, seeds: number): string {
   return `${label} (${seeds} seed${seeds === 1 ? "" : "s"})`;
 }
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * Mean accuracy over seeds with the seeds' range, against x. A label is

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EvalRecord } from "../train/records.js";
-import { costToTarget, summarize, tInterval } from "./compare.js";
+import { tInterval } from "../util/stats.js";
+import { costToTarget, summarize } from "./compare.js";
 
 function ev(samples: number, accuracy: number): EvalRecord {
   return { kind: "eval", iter: 0, step: samples / 100, samples, wallclock: samples / 10, accuracy, ci: [accuracy - 0.02, accuracy + 0.02], byLevel: {}, k: 4 };

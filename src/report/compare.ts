@@ -5,6 +5,7 @@
  * interpolation between evaluation points, and the ratio to a baseline.
  */
 import type { EvalRecord } from "../train/records.js";
+import { median, tInterval } from "../util/stats.js";
 
 export type CostAxis = "samples" | "tokens" | "wallclock" | "step";
 
@@ -28,13 +29,6 @@ export function costToTarget(evals: readonly EvalRecord[], target: number, axis:
     prev = e;
   }
   return null;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 export interface LabelSummary {
@@ -75,15 +69,3 @@ export function summarize(groups: ReadonlyMap<string, readonly (readonly EvalRec
   return out;
 }
 
-/** Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom. */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-
-/** 95% interval of a mean from n >= 2 values (Student t). */
-export function tInterval(xs: readonly number[]): [number, number] {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const t = T975[Math.min(n - 1, T975.length) - 1] ?? 1.96;
-  const half = (t * sd) / Math.sqrt(n);
-  return [mean - half, mean + half];
-}
