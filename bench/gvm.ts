@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { STRATEGY_NAMES } from "../src/gvm/index.js";
 import { costToTarget } from "../src/report/compare.js";
+import { parseJsonl } from "../src/util/jsonl.js";
 import { mean, median, sampleSd, tInterval } from "../src/util/stats.js";
 import { METHODS, type Method } from "../src/train/config.js";
 import { experimentConfig, REGIMES, type Regime } from "../src/train/presets.js";
@@ -56,8 +57,8 @@ interface RunData {
 }
 
 function readRun(runDir: string): RunData {
-  const lines = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n");
-  const recs = lines.map((l) => JSON.parse(l) as { kind: string });
+  const path = join(runDir, "metrics.jsonl");
+  const recs = parseJsonl(readFileSync(path, "utf8"), path).lines.map((l) => l.value as { kind: string });
   return { evals: recs.filter((r): r is EvalRecord => r.kind === "eval"), iterations: recs.filter((r): r is IterationRecord => r.kind === "iteration") };
 }
 

@@ -20,6 +20,7 @@ import { BENCHMARKS, loadBenchmark } from "../src/eval/index.js";
 import { clearGoldCache, goldCandidates, verify, VerifierPool, type VerifyOptions } from "../src/verify/index.js";
 import { median } from "../src/util/stats.js";
 import { errorMessage } from "../src/util/errors.js";
+import { parseJsonl } from "../src/util/jsonl.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const data = join(here, "..", "..", "shared", "data");
@@ -32,10 +33,7 @@ interface Case {
 }
 
 function readJsonl<T>(path: string): T[] {
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as T);
+  return parseJsonl(readFileSync(path, "utf8"), path, { tornTail: "error" }).lines.map((l) => l.value as T);
 }
 
 /** Every gold of the five benchmarks, by the eval layer's gold rules (Minerva: the last box of the solution). */

@@ -12,6 +12,7 @@ import {
   type AllocationInput,
 } from "../gvm/index.js";
 import { ConfigError, DataError, errorMessage } from "../util/errors.js";
+import { parseJsonl } from "../util/jsonl.js";
 import { type Command, numberOption, parseOptions } from "./command.js";
 
 const NAME = "allocate";
@@ -82,22 +83,13 @@ async function readRows(file: string): Promise<Row[]> {
   } catch (err) {
     throw new DataError(`cannot read ${file}: ${errorMessage(err)}`);
   }
-  const rows: Row[] = [];
-  text.split("\n").forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === "") return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new DataError(`${file}:${line}: not valid JSON (${errorMessage(err)})`);
-    }
+  // An input file, not a log: a cut-off last line is as broken as any other.
+  return parseJsonl(text, file, { tornTail: "error" }).lines.map(({ line, value }) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new DataError(`${file}:${line}: expected a JSON object, got ${JSON.stringify(value)}`);
     }
-    rows.push({ line, values: value as Record<string, unknown> });
+    return { line, values: value as Record<string, unknown> };
   });
-  return rows;
 }
 
 function column(file: string, rows: readonly Row[], field: string): number[] {

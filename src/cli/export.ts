@@ -10,6 +10,7 @@ import { GOLD_RULES, type GoldRule, loadProblemSet, PAPER_SYSTEM_PROMPT, PAPER_I
 import { type GgufTokenizer, type HfTokenizer, loadModelDir, readJsonFile, writeGguf } from "../model/index.js";
 import type { IterationRecord } from "../train/records.js";
 import { ConfigError, DataError } from "../util/errors.js";
+import { parseJsonl } from "../util/jsonl.js";
 import { type Command, numberOption, parseOptions } from "./command.js";
 
 const NAME = "export";
@@ -97,19 +98,11 @@ async function jsonLines(file: string): Promise<Array<{ line: number; value: Rec
   } catch (err) {
     throw new DataError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const out: Array<{ line: number; value: Record<string, unknown> }> = [];
-  text.split("\n").forEach((raw, i) => {
-    if (raw.trim() === "") return;
-    let v: unknown;
-    try {
-      v = JSON.parse(raw);
-    } catch (err) {
-      throw new DataError(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`);
-    }
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new DataError(`${file}:${i + 1}: expected a JSON object`);
-    out.push({ line: i + 1, value: v as Record<string, unknown> });
+  // An input file, not a log: a cut-off last line is as broken as any other.
+  return parseJsonl(text, file, { tornTail: "error" }).lines.map(({ line, value }) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new DataError(`${file}:${line}: expected a JSON object`);
+    return { line, value: value as Record<string, unknown> };
   });
-  return out;
 }
 
 function sizeOf(v: unknown, where: string): number {

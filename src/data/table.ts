@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { DataError, describe, errorMessage } from "../util/errors.js";
+import { parseJsonl } from "../util/jsonl.js";
 
 export type TableFormat = "jsonl" | "parquet";
 
@@ -70,25 +71,23 @@ async function readJsonlTable(file: string, skipInvalid: boolean): Promise<Table
   if (extname(file).toLowerCase() === ".json" && text.trimStart().startsWith("[")) return readJsonArray(file, text, skipInvalid);
   const rows: RawRow[] = [];
   const skipped: SkippedRow[] = [];
-  const lines = text.split("\n");
-  lines.forEach((raw, i) => {
-    const ref: RowRef = { file, unit: "line", index: i + 1 };
-    if (raw.trim() === "") return;
-    let value: unknown;
-    let reason: string | null = null;
-    try {
-      value = JSON.parse(raw);
-      if (value === null || typeof value !== "object" || Array.isArray(value)) reason = `expected a JSON object, got ${describe(value)}`;
-    } catch (err) {
-      reason = `not valid JSON (${errorMessage(err)})`;
+  const bad = (ref: RowRef, reason: string): DataError | null => {
+    if (!skipInvalid) return new DataError(`${formatRef(ref)}: ${reason}`);
+    skipped.push({ ref, reason });
+    return null;
+  };
+  // A data file, not a log: a cut-off last line is as broken as any other.
+  const { lines } = parseJsonl(text, file, { tornTail: "error", damaged: (d) => bad({ file, unit: "line", index: d.line }, `not valid JSON (${d.reason})`) });
+  for (const { line, value } of lines) {
+    const ref: RowRef = { file, unit: "line", index: line };
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) rows.push({ ref, values: value as Record<string, unknown> });
+    else {
+      const error = bad(ref, `expected a JSON object, got ${describe(value)}`);
+      if (error) throw error;
     }
-    if (reason !== null) {
-      if (!skipInvalid) throw new DataError(`${formatRef(ref)}: ${reason}`);
-      skipped.push({ ref, reason });
-      return;
-    }
-    rows.push({ ref, values: value as Record<string, unknown> });
-  });
+  }
+  // Bad JSON is found before bad values: report the skipped rows in file order.
+  skipped.sort((a, b) => a.ref.index - b.ref.index);
   return { rows, skipped };
 }
 

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { Sampler } from "../model/index.js";
 import { atomicWrite } from "../util/atomic.js";
 import { ConfigError, DataError, describe, errorMessage } from "../util/errors.js";
+import { parseJsonl } from "../util/jsonl.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { BENCHMARKS, THREE_BENCHMARKS, type EvalProblem } from "./benchmarks.js";
@@ -126,29 +127,18 @@ export class EvalDir {
     const path = this.recordsPath(set);
     if (!existsSync(path)) return [];
     const text = readFileSync(path, "utf8");
-    const lines = text.split("\n");
-    const records: ProblemRecord[] = [];
-    let keep = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] as string;
-      if (line.trim() === "") continue;
-      let r: ProblemRecord;
-      try {
-        r = JSON.parse(line) as ProblemRecord;
-      } catch {
-        const last = lines.slice(i + 1).every((l) => l.trim() === "");
-        if (last) {
-          logger.warn(`${path}:${i + 1}: dropping a torn last line (an interrupted write); its problems will be evaluated again`);
-          break;
-        }
-        throw new DataError(`${path}:${i + 1}: not valid JSON, and not the last line: the file is damaged; delete it to re-evaluate ${set}`);
-      }
-      checkRecord(r, `${path}:${i + 1}`);
-      records.push(r);
-      keep = i + 1;
-    }
-    if (keep < lines.length && lines.slice(keep).some((l) => l.trim() !== "")) {
-      atomicWrite(path, lines.slice(0, keep).map((l) => `${l}\n`).join(""));
+    const { lines, torn } = parseJsonl(text, path, {
+      damaged: (d) => new DataError(`${d.file}:${d.line}: not valid JSON, and not the last line cut short by an interrupted write: the file is damaged; delete it to re-evaluate ${set}`, { cause: d.cause }),
+    });
+    const records = lines.map(({ line, value }) => {
+      const r = value as ProblemRecord;
+      checkRecord(r, `${path}:${line}`);
+      return r;
+    });
+    if (torn) {
+      logger.warn(`${path}:${torn.line}: dropping a torn last line (an interrupted write); its problems will be evaluated again`);
+      // Appends must start on a fresh line.
+      atomicWrite(path, text.slice(0, torn.offset));
     }
     const byId = new Map(problems.map((p) => [p.id, p]));
     const seen = new Set<string>();

@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { atomicWrite } from "../util/atomic.js";
+import { parseJsonl } from "../util/jsonl.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ModelError } from "./errors.js";
 import type { SampledResponse } from "./sampler.js";
@@ -47,26 +48,17 @@ export class ResponseCache {
   ) {
     if (path === null || !existsSync(path)) return;
     const text = readFileSync(path, "utf8");
-    const lines = text.split("\n");
-    if (lines[lines.length - 1] === "") lines.pop();
-    const kept: string[] = [];
-    lines.forEach((line, i) => {
-      if (line.trim() === "") return;
-      let rec: unknown;
-      try {
-        rec = JSON.parse(line);
-      } catch (err) {
-        if (i === lines.length - 1 && !text.endsWith("\n")) {
-          logger.warn(`${path}:${i + 1}: dropping a torn last line (an interrupted write); its responses will be requested again`);
-          return;
-        }
-        throw new ResponseCacheError(`${path}:${i + 1}: not valid JSON (${(err as Error).message}); expected {"key": ..., "response": ...}`, { cause: err });
-      }
-      const r = rec as { key?: unknown; response?: unknown };
-      if (typeof r.key !== "string" || !isResponse(r.response)) throw new ResponseCacheError(`${path}:${i + 1}: expected {"key": string, "response": {text, tokens, logprobs, finish}}`);
-      this.entries.set(r.key, r.response);
-      kept.push(line);
+    const { lines, torn } = parseJsonl(text, path, {
+      damaged: (d) => new ResponseCacheError(`${d.message}; expected {"key": ..., "response": ...}`, { cause: d.cause }),
     });
+    if (torn) logger.warn(`${path}:${torn.line}: dropping a torn last line (an interrupted write); its responses will be requested again`);
+    const kept: string[] = [];
+    for (const { line, text: raw, value } of lines) {
+      const r = value as { key?: unknown; response?: unknown } | null;
+      if (typeof r?.key !== "string" || !isResponse(r.response)) throw new ResponseCacheError(`${path}:${line}: expected {"key": string, "response": {text, tokens, logprobs, finish}}`);
+      this.entries.set(r.key, r.response);
+      kept.push(raw);
+    }
     // Appends must start on a fresh line: rewrite a file whose last line was cut short.
     if (text.length > 0 && !text.endsWith("\n")) atomicWrite(path, kept.map((l) => `${l}\n`).join(""));
   }

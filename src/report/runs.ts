@@ -10,6 +10,7 @@ import { basename, join } from "node:path";
 import { type EvalSummary, readEvalSummary } from "../eval/index.js";
 import type { EvalRecord, IterationRecord, MetricsRecord, RunRecord, StepRecord } from "../train/records.js";
 import { DataError, errorMessage } from "../util/errors.js";
+import { parseJsonl } from "../util/jsonl.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 
 export interface RunData {
@@ -36,7 +37,11 @@ const KINDS = new Set(["run", "step", "iteration", "eval"]);
  * whether that is a torn last line) and DataError for a foreign record.
  */
 export function parseMetricsLine(line: string, where: string): MetricsRecord {
-  const r: unknown = JSON.parse(line);
+  return metricsRecord(JSON.parse(line), where);
+}
+
+/** A parsed line of metrics.jsonl as a record; DataError for a foreign one. */
+function metricsRecord(r: unknown, where: string): MetricsRecord {
   const kind = (r as { kind?: unknown } | null)?.kind;
   if (typeof kind !== "string" || !KINDS.has(kind)) throw new DataError(`${where}: expected a record with kind run, step, iteration or eval, got kind ${JSON.stringify(kind)}`);
   return r as MetricsRecord;
@@ -51,23 +56,9 @@ export function readRun(dir: string, logger: Logger = defaultLogger()): RunData 
   } catch (err) {
     throw new DataError(`${path}: cannot read (${errorMessage(err)}); is ${dir} a run directory?`);
   }
-  const lines = text.split("\n");
-  const records: MetricsRecord[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === "") return;
-    let r: MetricsRecord;
-    try {
-      r = parseMetricsLine(line, `${path}:${i + 1}`);
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      if (lines.slice(i + 1).every((l) => l.trim() === "")) {
-        logger.warn(`${path}:${i + 1}: ignoring a torn last line (run killed mid-write or still running)`);
-        return;
-      }
-      throw new DataError(`${path}:${i + 1}: not valid JSON`);
-    }
-    records.push(r);
-  });
+  const { lines, torn } = parseJsonl(text, path);
+  if (torn) logger.warn(`${path}:${torn.line}: ignoring a torn last line (run killed mid-write or still running)`);
+  const records = lines.map(({ line, value }) => metricsRecord(value, `${path}:${line}`));
   const run = records.find((r): r is RunRecord => r.kind === "run");
   if (!run) throw new DataError(`${path}: no "run" record (the first line a training run writes)`);
   const byIter = <T extends { iter: number }>(xs: T[]) => xs.sort((a, b) => a.iter - b.iter);

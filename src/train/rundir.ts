@@ -26,6 +26,7 @@ import { dirname, join, resolve } from "node:path";
 import { appendLine, atomicWrite, ensureDir } from "../util/atomic.js";
 import { ConfigError, describe, fileError, GvmError } from "../util/errors.js";
 import { acquireLock, type DirLock } from "../util/lock.js";
+import { parseJsonl } from "../util/jsonl.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 
 export class RunDirError extends GvmError {}
@@ -352,24 +353,13 @@ function readJsonl(path: string): Record<string, unknown>[] {
   } catch (err) {
     throw fileError("read", path, err);
   }
-  const out: Record<string, unknown>[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      // A kill mid-append tears only the last line (no newline after it); everything before it is intact.
-      if (i === lines.length - 1) continue;
-      // Anything else is damage: dropping it would rewrite the log without it (truncateLogs), losing records silently.
-      throw new RunDirError(`${path}:${i + 1}: not valid JSON (${(err as Error).message}), and not a torn last line: the file is damaged; repair or remove that line`, { cause: err });
-    }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new RunDirError(`${path}:${i + 1}: expected a JSON object (a record with "iter"), found ${describe(value)}`);
-    out.push(value as Record<string, unknown>);
-  }
-  return out;
+  // A torn last line is left out without a word: truncateLogs cuts it off at begin().
+  // Damage is an error: dropping it would rewrite the log without it (truncateLogs), losing records silently.
+  const { lines } = parseJsonl(text, path, { damaged: (d) => new RunDirError(`${d.message}; repair or remove that line`, { cause: d.cause }) });
+  return lines.map(({ line, value }) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new RunDirError(`${path}:${line}: expected a JSON object (a record with "iter"), found ${describe(value)}`);
+    return value as Record<string, unknown>;
+  });
 }
 
 function diffKeys(a: unknown, b: unknown, prefix: string): string[] {
