@@ -1,5 +1,5 @@
 /**
- * `npm run bench:gvm [-- --methods raftpp,grpo --strategies uniform,gvm,... --seeds 0,1,2 --regimes natural,paper-like --out DIR]`
+ * `npm run bench:gvm [-- --methods raftpp,grpo --strategies uniform,gvm,... --seeds 0,1,2 --regimes natural,paper-like --out DIR --set section.field=value ...]`
  *
  * Every learner with every allocation strategy over several seeds in both
  * regimes, on the experiment preset (src/train/presets.ts). Runs live in
@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { STRATEGY_NAMES } from "../src/gvm/index.js";
 import { costToTarget } from "../src/report/compare.js";
+import { parseOverride } from "../src/util/config.js";
 import { parseJsonl } from "../src/util/jsonl.js";
 import { mean, median, sampleSd, tInterval } from "../src/util/stats.js";
 import { METHODS, type Method } from "../src/train/config.js";
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     regimes: { type: "string", default: REGIMES.join(",") },
     out: { type: "string", default: "runs/bench-gvm" },
     iterations: { type: "string" },
+    set: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -49,7 +51,13 @@ const strategies = values.strategies.split(",");
 if (!strategies.includes("uniform")) strategies.unshift("uniform");
 const seeds = values.seeds.split(",").map(Number);
 const regimes = values.regimes.split(",") as Regime[];
-const overrides: Record<string, unknown> = values.iterations ? { "rl.iterations": Number(values.iterations) } : {};
+// --set section.field=value changes the preset for every run (e.g. a smaller
+// pool revisited over several epochs); the runs then differ from docs/training.md.
+const overrides: Record<string, unknown> = Object.fromEntries(values.set.map((o) => {
+  const { path, value } = parseOverride(o);
+  return [path.join("."), value];
+}));
+if (values.iterations) overrides["rl.iterations"] = Number(values.iterations);
 
 interface RunData {
   evals: EvalRecord[];
