@@ -180,6 +180,16 @@ export function isQuantity(n: Node): boolean {
   return n.k === "num" || n.k === "const" || (n.k === "pow" && isQuantity(n.base)) || n.k === "div" || n.k === "fn";
 }
 
+/** A whole number followed by a proper fraction of whole numbers: 137\frac{1}{2}. */
+export function isMixedNumber(whole: Node, frac: Node): boolean {
+  const nat = (n: Node): n is Extract<Node, { k: "num" }> => n.k === "num" && !n.float && n.q.d === 1n && n.q.n >= 0n;
+  return nat(whole) && frac.k === "div" && nat(frac.num) && nat(frac.den) && frac.num.q.n < frac.den.q.n && frac.num.q.n > 0n;
+}
+
+export function isSeparatorText(content: string): boolean {
+  return /^\s*,?\s*(and|or|und|et|y|ou)?\s*,?\s*$/i.test(content) && /\S/.test(content);
+}
+
 export function letterNode(c: string): Node {
   if (c === "e") return { k: "const", name: "e" };
   if (c === "i") return { k: "const", name: "i" };

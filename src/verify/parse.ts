@@ -14,7 +14,7 @@ import { lexAt, readGroup, type LexMode, type Tok } from "./lexer.js";
 import { rat } from "./rational.js";
 import { IMPLIES, MUL_CMDS, NON_VALUE_CMDS, REL_OPS, SET_OPS } from "./parse-tables.js";
 import { derivativeSymbol, isLeibnizFraction, parseCommand, KNOWN_COMMANDS } from "./parse-commands.js";
-import { isQuantity, isUnitWord, letterNode, numberNode, parseBracketed, parseLetters, parseTextTok, primed, printDigits, symbolTail } from "./parse-atoms.js";
+import { isMixedNumber, isQuantity, isSeparatorText, isUnitWord, letterNode, numberNode, parseBracketed, parseLetters, parseTextTok, primed, printDigits, symbolTail } from "./parse-atoms.js";
 
 export { isUnitWord, numberNode, WORDS } from "./parse-atoms.js";
 
@@ -22,16 +22,6 @@ export { AnswerParseError, AnswerTooLarge } from "./errors.js";
 
 export const MAX_PARSE_CHARS = 6000;
 const MAX_DEPTH = 150;
-
-/** A whole number followed by a proper fraction of whole numbers: 137\frac{1}{2}. */
-function isMixedNumber(whole: Node, frac: Node): boolean {
-  const nat = (n: Node): n is Extract<Node, { k: "num" }> => n.k === "num" && !n.float && n.q.d === 1n && n.q.n >= 0n;
-  return nat(whole) && frac.k === "div" && nat(frac.num) && nat(frac.den) && frac.num.q.n < frac.den.q.n && frac.num.q.n > 0n;
-}
-
-export function isSeparatorText(content: string): boolean {
-  return /^\s*,?\s*(and|or|und|et|y|ou)?\s*,?\s*$/i.test(content) && /\S/.test(content);
-}
 
 export class Parser {
   pos = 0;
