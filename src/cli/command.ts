@@ -35,9 +35,13 @@ export function parseOptions<T extends OptionSpec>(command: string, argv: readon
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (err) {
-    const message = errorMessage(err);
-    throw new ConfigError(`gvm ${command}: ${message}. Run 'gvm ${command} --help' for usage.`);
+    throw usageError(command, errorMessage(err));
   }
+}
+
+/** A usage error that names the command and points at its --help. */
+export function usageError(command: string, message: string): ConfigError {
+  return new ConfigError(`gvm ${command}: ${message}. Run 'gvm ${command} --help' for usage.`);
 }
 
 /** Reads a numeric option, failing with a message that names it. */
@@ -48,4 +52,11 @@ export function numberOption(command: string, name: string, value: string | unde
     throw new ConfigError(`gvm ${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
   }
   return x;
+}
+
+/** Reads an integer option >= min, failing with a usage error that names it. */
+export function integerOption(command: string, name: string, value: string | undefined, min: number, fallback: number): number {
+  const v = numberOption(command, name, value, fallback) as number;
+  if (!Number.isInteger(v) || v < min) throw usageError(command, `--${name} must be an integer >= ${min}, got ${v}`);
+  return v;
 }

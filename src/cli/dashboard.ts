@@ -6,7 +6,7 @@ import { DashboardServer } from "../dashboard/index.js";
 import { isLoopback } from "../serve/limits.js";
 import { ConfigError } from "../util/errors.js";
 import { defaultLogger, Logger } from "../util/log.js";
-import { type Command, numberOption, parseOptions } from "./command.js";
+import { type Command, integerOption, parseOptions, usageError } from "./command.js";
 
 const NAME = "dashboard";
 
@@ -50,9 +50,7 @@ const HELP = [
   "  gvm dashboard runs/ --host 0.0.0.0 --api-key secret",
 ].join("\n");
 
-function usage(message: string): ConfigError {
-  return new ConfigError(`gvm ${NAME}: ${message}. Run 'gvm ${NAME} --help' for usage.`);
-}
+const usage = (message: string): ConfigError => usageError(NAME, message);
 
 export const dashboardCommand: Command = {
   name: NAME,
@@ -60,11 +58,7 @@ export const dashboardCommand: Command = {
   help: HELP,
   async run(argv, io) {
     const { values, positionals } = parseOptions(NAME, argv, OPTIONS, true);
-    const int = (flag: "port" | "max-points", min: number, fallback: number): number => {
-      const v = numberOption(NAME, flag, values[flag], fallback) as number;
-      if (!Number.isInteger(v) || v < min) throw usage(`--${flag} must be an integer >= ${min}, got ${v}`);
-      return v;
-    };
+    const int = (flag: "port" | "max-points", min: number, fallback: number): number => integerOption(NAME, flag, values[flag], min, fallback);
     const port = int("port", 0, 8050);
     if (port > 65535) throw usage(`--port must be <= 65535, got ${port}`);
     const maxPoints = int("max-points", 2, 120);

@@ -32,7 +32,7 @@ import { loadConfig } from "../util/config.js";
 import { ConfigError } from "../util/errors.js";
 import { VerifierPool } from "../verify/index.js";
 import { defaultLogger } from "../util/log.js";
-import { type Command, numberOption, parseOptions } from "./command.js";
+import { type Command, numberOption, parseOptions, usageError } from "./command.js";
 
 const NAME = "eval";
 
@@ -189,9 +189,7 @@ const HELP = [
   "  gvm eval --config eval.yaml --set sampling.k=16",
 ].join("\n");
 
-function usage(message: string): ConfigError {
-  return new ConfigError(`gvm ${NAME}: ${message}. Run 'gvm ${NAME} --help' for usage.`);
-}
+const usage = (message: string): ConfigError => usageError(NAME, message);
 
 /** Turns argv into the validated config (file, then flags, then --set). */
 export function resolveEvalConfig(argv: readonly string[]): { config: EvalCliConfig; quiet: boolean } {

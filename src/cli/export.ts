@@ -11,7 +11,7 @@ import { type GgufTokenizer, type HfTokenizer, loadModelDir, readJsonFile, write
 import type { IterationRecord } from "../train/records.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { parseJsonl } from "../util/jsonl.js";
-import { type Command, numberOption, parseOptions } from "./command.js";
+import { type Command, numberOption, parseOptions, usageError } from "./command.js";
 
 const NAME = "export";
 
@@ -87,9 +87,7 @@ const HELP = [
   "  gvm export gguf --model runs/a/checkpoints/iter-000040 --out a.gguf",
 ].join("\n");
 
-function usage(message: string): ConfigError {
-  return new ConfigError(`gvm ${NAME}: ${message}. Run 'gvm ${NAME} --help' for usage.`);
-}
+const usage = (message: string): ConfigError => usageError(NAME, message);
 
 async function jsonLines(file: string): Promise<Array<{ line: number; value: Record<string, unknown> }>> {
   let text: string;

@@ -8,7 +8,7 @@ import { loadModelDir } from "../model/index.js";
 import { type ChatRenderer, DEFAULT_LIMITS, GvmServer, isLoopback, type ServeLimits } from "../serve/index.js";
 import { ConfigError } from "../util/errors.js";
 import { defaultLogger, Logger } from "../util/log.js";
-import { type Command, numberOption, parseOptions } from "./command.js";
+import { type Command, integerOption, parseOptions, usageError } from "./command.js";
 
 const NAME = "serve";
 
@@ -68,9 +68,7 @@ const HELP = [
   "       -d '{\"model\": \"iter-000040\", \"prompt\": \"1+1=\", \"max_tokens\": 8, \"n\": 4, \"seed\": 0}'",
 ].join("\n");
 
-function usage(message: string): ConfigError {
-  return new ConfigError(`gvm ${NAME}: ${message}. Run 'gvm ${NAME} --help' for usage.`);
-}
+const usage = (message: string): ConfigError => usageError(NAME, message);
 
 export const serveCommand: Command = {
   name: NAME,
@@ -79,11 +77,7 @@ export const serveCommand: Command = {
   async run(argv, io) {
     const { values } = parseOptions(NAME, argv, OPTIONS);
     if (values.model === undefined) throw usage("--model DIR is required");
-    const int = (flag: keyof typeof OPTIONS, min: number, fallback: number): number => {
-      const v = numberOption(NAME, flag, values[flag] as string | undefined, fallback) as number;
-      if (!Number.isInteger(v) || v < min) throw usage(`--${flag} must be an integer >= ${min}, got ${v}`);
-      return v;
-    };
+    const int = (flag: keyof typeof OPTIONS, min: number, fallback: number): number => integerOption(NAME, flag, values[flag] as string | undefined, min, fallback);
     const port = int("port", 0, 8000);
     if (port > 65535) throw usage(`--port must be <= 65535, got ${port}`);
     const limits: ServeLimits = {

@@ -28,7 +28,7 @@ import { AllocationInfeasibleError, AllocationInputError } from "./errors.js";
 import { validateInput } from "./input.js";
 import { checkState, decayOnlineState, type OnlinePromptState } from "./online.js";
 import type { GresoOptions } from "./options.js";
-import { checkOutput, spreadEvenly, uniformCounts } from "./pipeline.js";
+import { checkCaps, checkOutput, spreadEvenly, uniformCounts } from "./pipeline.js";
 import type { AllocationFallback, AllocationInput, AllocationResult, PromptStatus } from "./types.js";
 
 const STRATEGY = "greso";
@@ -51,9 +51,7 @@ export function allocateGreso(input: AllocationInput, budget: number, options: G
   if (online === undefined) throw new AllocationInputError(`allocation '${STRATEGY}': online history is required`, "online", null);
   const m = input.prompts;
   const cap = options.nMax ?? Number.POSITIVE_INFINITY;
-  if (options.nMax !== null && m * options.nMax < budget) {
-    throw new AllocationInfeasibleError(`allocation '${STRATEGY}': nMax ${options.nMax} for ${m} prompts places at most ${m * options.nMax} samples, less than the budget ${budget}`);
-  }
+  checkCaps(STRATEGY, m, budget, 0, options.nMax);
   const seed = input.seed ?? 0;
 
   const keepProb: number[] = [];
