@@ -256,25 +256,42 @@ export function budgetShares(runs: readonly RunData[], maxPoints = Infinity): Sh
   return out;
 }
 
-export function budgetSpec(rows: readonly ShareRow[]): TopLevelSpec {
+/** One stacked area chart per series over iterations: the shape of the budget and time charts. */
+function iterationAreas(
+  rows: readonly { series: string }[],
+  title: { text: string; subtitle: string },
+  opacity: number,
+  y: Record<string, unknown>,
+  color: Record<string, unknown>,
+): TopLevelSpec {
   return {
     $schema: SCHEMA,
-    title: { text: "Budget share per difficulty level over training", subtitle: "share of each iteration's allocated responses, mean over seeds" },
+    title,
     data: { values: rows.map((r) => ({ ...r })) },
     facet: { field: "series", type: "nominal", title: null },
     columns: Math.min(2, new Set(rows.map((r) => r.series)).size),
     spec: {
       width: 300,
       height: 200,
-      mark: { type: "area", opacity: 0.95, line: { strokeWidth: 0.5, color: "white" } },
+      mark: { type: "area", opacity, line: { strokeWidth: 0.5, color: "white" } },
       encoding: {
         x: { field: "iter", type: "quantitative", title: "Iteration", scale: { zero: false, nice: false }, axis: { tickMinStep: 1 } },
-        y: { field: "share", type: "quantitative", stack: "normalize", title: "Share of responses", axis: { format: ".0%" } },
-        color: { field: "level", type: "ordinal", title: "Level", scale: { scheme: "viridis" }, legend: LEVEL_LEGEND },
-        order: { field: "level", type: "ordinal" },
+        y,
+        color,
+        order: { field: color.field, type: "ordinal" },
       },
     },
   } as TopLevelSpec;
+}
+
+export function budgetSpec(rows: readonly ShareRow[]): TopLevelSpec {
+  return iterationAreas(
+    rows,
+    { text: "Budget share per difficulty level over training", subtitle: "share of each iteration's allocated responses, mean over seeds" },
+    0.95,
+    { field: "share", type: "quantitative", stack: "normalize", title: "Share of responses", axis: { format: ".0%" } },
+    { field: "level", type: "ordinal", title: "Level", scale: { scheme: "viridis" }, legend: LEVEL_LEGEND },
+  );
 }
 
 export interface TimeRow {
@@ -304,24 +321,13 @@ export function timeSplit(runs: readonly RunData[], maxPoints = Infinity): TimeR
 }
 
 export function timeSpec(rows: readonly TimeRow[]): TopLevelSpec {
-  return {
-    $schema: SCHEMA,
-    title: { text: "Time per iteration, by part", subtitle: "seconds each iteration spent in each part, mean over seeds" },
-    data: { values: rows.map((r) => ({ ...r })) },
-    facet: { field: "series", type: "nominal", title: null },
-    columns: Math.min(2, new Set(rows.map((r) => r.series)).size),
-    spec: {
-      width: 300,
-      height: 200,
-      mark: { type: "area", opacity: 0.9, line: { strokeWidth: 0.5, color: "white" } },
-      encoding: {
-        x: { field: "iter", type: "quantitative", title: "Iteration", scale: { zero: false, nice: false }, axis: { tickMinStep: 1 } },
-        y: { field: "seconds", type: "quantitative", stack: "zero", title: "Seconds" },
-        color: { field: "part", type: "nominal", title: "Part", scale: { scheme: "set2" }, legend: { direction: "horizontal", columns: 8 } },
-        order: { field: "part", type: "ordinal" },
-      },
-    },
-  } as TopLevelSpec;
+  return iterationAreas(
+    rows,
+    { text: "Time per iteration, by part", subtitle: "seconds each iteration spent in each part, mean over seeds" },
+    0.9,
+    { field: "seconds", type: "quantitative", stack: "zero", title: "Seconds" },
+    { field: "part", type: "nominal", title: "Part", scale: { scheme: "set2" }, legend: { direction: "horizontal", columns: 8 } },
+  );
 }
 
 export interface SignalRow {
