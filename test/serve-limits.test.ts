@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS, GvmServer, type ServeLimits } from "../src/serve/index.
 import { ConfigError } from "../src/util/errors.js";
 import { gvm } from "./cli-helpers.js";
 import { llamaConfig, randomModel, writeHfDir } from "./interop-helpers.js";
+import { until } from "./wait.js";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const tmp = mkdtempSync(join(tmpdir(), "gvm-serve-limits-"));
@@ -66,14 +67,6 @@ function rawConnection(base: string): Promise<{ sock: Socket; received: () => st
     sock.once("connect", () => resolve({ sock, received: () => text, closed }));
     sock.once("error", reject);
   });
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const post = (base: string, path: string, body: string) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });

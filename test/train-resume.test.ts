@@ -5,7 +5,7 @@
  * that draws extra prompts for its rounds (dapo) resumes where the prompt
  * stream stood.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,6 +15,7 @@ import { loadTrainConfig } from "../src/train/config.js";
 import type { IterationRecord } from "../src/train/records.js";
 import { train } from "../src/train/trainer.js";
 import { Logger } from "../src/util/log.js";
+import { until } from "./wait.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "src", "cli", "bin.ts");
@@ -43,21 +44,6 @@ function comparable(path: string): unknown[] {
     .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timeKeys.has(k))));
 }
 
-function waitFor(cond: () => boolean, child: ChildProcess, timeoutMs: number): Promise<void> {
-  return new Promise((res, rej) => {
-    const t0 = Date.now();
-    const tick = setInterval(() => {
-      if (cond()) {
-        clearInterval(tick);
-        res();
-      } else if (Date.now() - t0 > timeoutMs || child.exitCode !== null) {
-        clearInterval(tick);
-        rej(new Error("the run ended or timed out before the kill point"));
-      }
-    }, 20);
-  });
-}
-
 describe("gvm train: kill -9 and resume", () => {
   it("continues from the last checkpoint and logs what an uninterrupted run logs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gvm-resume-"));
@@ -72,7 +58,7 @@ describe("gvm train: kill -9 and resume", () => {
     const runDir = join(dir, "killed");
     const metrics = join(runDir, "metrics.jsonl");
     const child = spawn(tsx, args(runDir, cfg), { env, stdio: "ignore" });
-    await waitFor(() => existsSync(metrics) && readFileSync(metrics, "utf8").includes('"kind":"step","iter":2'), child, 120_000);
+    await until(() => existsSync(metrics) && readFileSync(metrics, "utf8").includes('"kind":"step","iter":2'), 120_000, "the kill point", () => child.exitCode !== null);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     const partial = readFileSync(metrics, "utf8");

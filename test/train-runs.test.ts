@@ -14,6 +14,7 @@ import { loadTrainConfig } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { Logger } from "../src/util/log.js";
 import { gvm } from "./cli-helpers.js";
+import { until } from "./wait.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "src", "cli", "bin.ts");
@@ -49,21 +50,6 @@ function scribble(path: string): void {
   closeSync(fd);
 }
 
-function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  return new Promise((res, rej) => {
-    const t0 = Date.now();
-    const tick = setInterval(() => {
-      if (cond()) {
-        clearInterval(tick);
-        res();
-      } else if (Date.now() - t0 > timeoutMs) {
-        clearInterval(tick);
-        rej(new Error("timed out"));
-      }
-    }, 20);
-  });
-}
-
 describe("gvm train: one process per run directory, checked checkpoints", () => {
   it("refuses a second train on a directory in use, takes over a killed one's lock, and falls back past a damaged checkpoint", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gvm-runs-"));
@@ -80,7 +66,7 @@ describe("gvm train: one process per run directory, checked checkpoints", () => 
     });
     const exited = new Promise((r) => child.once("exit", r));
     try {
-      await until(() => existsSync(metrics) && readFileSync(metrics, "utf8").includes('"kind":"step"'), 120_000);
+      await until(() => existsSync(metrics) && readFileSync(metrics, "utf8").includes('"kind":"step"'), 120_000, "the holder's first step");
       const before = readFileSync(join(runDir, "lock"), "utf8");
       const second = await gvm("train", "--config", cfg, "--run-dir", runDir, "--quiet");
       expect(second.code).toBe(1);
