@@ -8,19 +8,22 @@
  * of main(), each measured around the call with perf_counter as main() does.
  *
  * Protocol: one command per line on stdin ("train N", "decode-reset",
- * "decode N"), one JSON line back with the milliseconds of each step.
+ * "decode N", "rl N"), one JSON line back with the milliseconds of each step.
+ * "rl" runs the anchor's own run_rl iteration with the --rl-* settings
+ * given, taken from run_rl so each iteration can be timed between ours.
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { RlShape } from "./engine-workloads.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ANCHOR = join(here, "..", "..", "shared", "anchors", "torch_llama_bench.py");
 
 const SERVER = `
-import json, sys, time
+import argparse, json, sys, time
 import torch
 import torch.nn.functional as F
 sys.path.insert(0, sys.argv[1])
@@ -51,6 +54,25 @@ def decode():
     torch.multinomial(logits[:, -1].softmax(-1), 1)
     state["pos"] += 1
 
+# The anchor's own rl iteration: run_rl builds it as a closure and hands it
+# to median_time, which is swapped here for a hook that keeps the closure
+# instead of timing it (run_rl has already run it once, as its warm-up).
+class _Captured(Exception):
+    pass
+_rl = {}
+def _capture(fn, runs):
+    _rl["iteration"] = fn
+    raise _Captured
+tb.median_time = _capture
+def rl_setup():
+    r = json.loads(sys.argv[5])
+    args = argparse.Namespace(runs=7, rl_prompts=r["prompts"], rl_n=r["n"], rl_prompt_len=r["promptLen"],
+                              rl_new_tokens=r["newTokens"], rl_decode_batch=r["decodeBatch"], rl_train_batch=r["trainBatch"])
+    try:
+        tb.run_rl(m, c, args, {})
+    except _Captured:
+        pass
+
 def timed(fn, n):
     ts = []
     for _ in range(n):
@@ -62,6 +84,10 @@ for line in sys.stdin:
     cmd = line.split()
     if cmd[0] == "train":
         ms = timed(train, int(cmd[1]))
+    elif cmd[0] == "rl":
+        if "iteration" not in _rl:
+            rl_setup()
+        ms = timed(_rl["iteration"], int(cmd[1]))
     elif cmd[0] == "decode-reset":
         decode_reset(); ms = []
     elif cmd[0] == "decode":
@@ -80,6 +106,8 @@ export interface Anchor {
   decodeReset(): Promise<void>;
   /** ms of each of n decode steps. */
   decode(n: number): Promise<number[]>;
+  /** ms of each of n RL iterations. */
+  rl(n: number): Promise<number[]>;
   close(): void;
 }
 
@@ -89,10 +117,10 @@ export function anchorAvailable(): boolean {
   return spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" }).status === 0;
 }
 
-export async function startAnchor(preset: string, decodeBatch: number, prefill: number): Promise<Anchor> {
+export async function startAnchor(preset: string, decodeBatch: number, prefill: number, rl: RlShape): Promise<Anchor> {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: "2" };
   delete env.OPENBLAS_CORETYPE;
-  const py: ChildProcessWithoutNullStreams = spawn("/usr/bin/python3", ["-c", SERVER, dirname(ANCHOR), preset, String(decodeBatch), String(prefill)], { env, stdio: ["pipe", "pipe", "pipe"] });
+  const py: ChildProcessWithoutNullStreams = spawn("/usr/bin/python3", ["-c", SERVER, dirname(ANCHOR), preset, String(decodeBatch), String(prefill), JSON.stringify(rl)], { env, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   py.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
@@ -115,6 +143,7 @@ export async function startAnchor(preset: string, decodeBatch: number, prefill: 
       await ask("decode-reset");
     },
     decode: (n) => ask(`decode ${n}`),
+    rl: (n) => ask(`rl ${n}`),
     close: () => {
       process.off("exit", kill);
       py.stdin.end();

@@ -2,7 +2,8 @@
  * The anchor's two workloads on our engine: the model, data and optimizer
  * exactly as ../shared/anchors/torch_llama_bench.py builds them.
  */
-import { Decoder, LlamaModel, parseModelConfig, sampleToken } from "../src/model/index.js";
+import { Decoder, generate, LlamaModel, parseModelConfig, sampleToken } from "../src/model/index.js";
+import { type TrainItem, updateStep } from "../src/train/update.js";
 import * as T from "../src/tensor/index.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -20,7 +21,21 @@ export interface Preset {
 export const PRESETS: Record<string, Preset> = {
   tiny: { vocab: 64, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688, ctx: 128, batch: 16 },
   small: { vocab: 512, dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1376, ctx: 256, batch: 8 },
+  // the shape of the built-in policy (byte-level vocabulary + 3 specials)
+  demo: { vocab: 259, dim: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 344, ctx: 160, batch: 32 },
 };
+
+/** The anchor's `rl` workload settings (its --rl-* defaults). */
+export interface RlShape {
+  prompts: number;
+  n: number;
+  promptLen: number;
+  newTokens: number;
+  decodeBatch: number;
+  trainBatch: number;
+}
+
+export const RL_SHAPE: RlShape = { prompts: 64, n: 8, promptLen: 16, newTokens: 48, decodeBatch: 128, trainBatch: 128 };
 
 export function presetModel(p: Preset, seed: number): LlamaModel {
   const config = parseModelConfig({
@@ -74,5 +89,53 @@ export function generateStep(p: Preset, batch: number, prefill: number, seed: nu
       const logits = decoder.step(next, pos);
       for (let b = 0; b < batch; b++) sampleToken(logits.subarray(b * p.vocab, (b + 1) * p.vocab), params, rng);
     },
+  };
+}
+
+/**
+ * One RL iteration per call, as the anchor's `rl` workload runs it: prompts
+ * of random tokens, each repeated n times, sampled at temperature 1 with a
+ * KV cache in decode batches (every response runs its full length: no stop
+ * ids), then one policy-gradient step over all responses (token-mean loss
+ * -A log pi, micro-batches of trainBatch sequences, AdamW) through the
+ * trainer's own generate and updateStep, so the work the library does
+ * beyond the anchor's (behaviour log-probs, entropy, grad clipping) is timed
+ * too.
+ */
+export type RlPhase = "sampling" | "update";
+
+export function rlIteration(p: Preset, shape: RlShape, seed: number, onPhase?: (phase: RlPhase) => void): () => void {
+  const model = presetModel(p, seed);
+  const opt = new T.AdamW(model.params, { lr: 1e-5 });
+  const rng = new Rng(seed + 3);
+  const { prompts, n, promptLen, newTokens, decodeBatch, trainBatch } = shape;
+  const settings = {
+    loss: "vanilla",
+    clip: { epsLow: 0.2, epsHigh: 0.2, dualClipC: 3 },
+    lossAgg: "token-mean",
+    klCoef: 0,
+    klEstimator: "k1",
+    maxGradNorm: Number.POSITIVE_INFINITY,
+    temperature: 1,
+    padId: 0,
+    microBatchTokens: trainBatch * (promptLen + newTokens),
+  } as const;
+  let iter = 0;
+  return () => {
+    const rows: number[][] = [];
+    for (let i = 0; i < prompts; i++) {
+      const prompt = Array.from({ length: promptLen }, () => rng.int(p.vocab));
+      for (let j = 0; j < n; j++) rows.push(prompt);
+    }
+    const items: TrainItem[] = [];
+    onPhase?.("sampling");
+    for (let start = 0; start < rows.length; start += decodeBatch) {
+      const chunk = rows.slice(start, start + decodeBatch);
+      const g = generate(model, chunk, { temperature: 1, topK: 0, topP: 1, maxNewTokens: newTokens, stopIds: [], padId: 0, rngs: seed * 1_000_003 + iter * rows.length + start });
+      chunk.forEach((prompt, b) => items.push({ prompt, response: g.tokens[b] as number[], oldLogp: g.logprobs[b] as number[], advantage: rng.normal() }));
+    }
+    iter++;
+    onPhase?.("update");
+    updateStep(model, null, opt, items, settings);
   };
 }

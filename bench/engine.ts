@@ -1,10 +1,12 @@
 /**
- * `npm run bench:engine [-- --preset tiny|small] [--workloads train,decode,rss] [--rounds 5] [--runs N] [--no-torch]`
+ * `npm run bench:engine [-- --preset tiny|small|demo] [--workloads train,decode,rl,rss] [--rounds 5] [--runs N] [--no-torch] [--profile]`
  *
  * Times our engine on the workloads of ../shared/anchors/torch_llama_bench.py
  * (same architecture, sizes, batch and context): one AdamW train step, and
  * one sampled token for a batch of 64 with a KV cache after a 64-token
- * prefill. Where /usr/bin/python3 has torch, the anchor's model and steps
+ * prefill; and `rl`, the anchor's whole RL iteration (64 prompts x 8
+ * samples of 48 tokens, then one policy-gradient step over all 512) through
+ * the trainer's own generate and updateStep, in responses per second. Where /usr/bin/python3 has torch, the anchor's model and steps
  * run in the same run with the threading its header recommends (see
  * engine-anchor.ts).
  *
@@ -15,6 +17,9 @@
  * alike. One JSON line per round (each side's median), then per (preset,
  * workload) a summary line: medians over all steps and `ratio`, the median
  * of the per-round ratios (ours / PyTorch in tokens per second).
+ *
+ * `--profile` follows each preset's rl rounds with a breakdown of three
+ * more iterations by phase and kernel (engine-profile.ts).
  *
  * `rss` runs 500 train steps of the preset and reports the resident set at
  * the end of warm-up, its peak afterwards, and samples along the way
@@ -27,7 +32,8 @@ import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { type Anchor, anchorAvailable, startAnchor } from "./engine-anchor.js";
-import { generateStep, type Preset, PRESETS, trainStepper } from "./engine-workloads.js";
+import { profileRl } from "./engine-profile.js";
+import { generateStep, type Preset, PRESETS, RL_SHAPE, rlIteration, trainStepper } from "./engine-workloads.js";
 import { median } from "../src/util/stats.js";
 
 const DECODE_BATCH = 64;
@@ -45,13 +51,14 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     runs: { type: "string" },
     "rss-steps": { type: "string", default: "500" },
+    profile: { type: "boolean", default: false },
   },
 });
 
 const presets = values.preset ? [values.preset] : Object.keys(PRESETS);
 for (const p of presets) if (!(p in PRESETS)) throw new Error(`bench:engine: unknown preset ${p}; known: ${Object.keys(PRESETS).join(", ")}`);
 const workloads = new Set(values.workloads.split(","));
-for (const w of workloads) if (!["train", "decode", "rss"].includes(w)) throw new Error(`bench:engine: unknown workload ${w}; known: train, decode, rss`);
+for (const w of workloads) if (!["train", "decode", "rl", "rss"].includes(w)) throw new Error(`bench:engine: unknown workload ${w}; known: train, decode, rl, rss`);
 const rounds = positiveInt("rounds", values.rounds);
 
 function positiveInt(name: string, v: string): number {
@@ -99,22 +106,34 @@ interface Tally {
 }
 
 /**
+ * What a step produces: `count` units (tokens for train and decode,
+ * responses for rl), each `tokensPer` sampled tokens when rates of sampled
+ * tokens are wanted too.
+ */
+interface Yield {
+  unit: "tokens" | "responses";
+  count: number;
+  tokensPer?: number;
+}
+
+function rates(y: Yield, ms: number, prefix = ""): Record<string, number> {
+  const r: Record<string, number> = { [`${prefix}${y.unit}_per_s`]: round((y.count * 1000) / ms, 1) };
+  if (y.tokensPer !== undefined) r[`${prefix}sampled_tokens_per_s`] = Math.round((y.count * y.tokensPer * 1000) / ms);
+  return r;
+}
+
+/**
  * Alternates `oursBlock` and `torchBlock` for the given rounds; each block
  * returns the ms of its steps. Emits a line per round and returns the tally.
  */
-async function alternate(
-  base: Record<string, unknown>,
-  tokens: number,
-  oursBlock: () => number[],
-  torchBlock: (() => Promise<number[]>) | null,
-): Promise<Tally> {
+async function alternate(base: Record<string, unknown>, y: Yield, oursBlock: () => number[], torchBlock: (() => Promise<number[]>) | null): Promise<Tally> {
   const tally: Tally = { ours: [], torch: [], ratios: [] };
   for (let r = 1; r <= rounds; r++) {
     const load = load1();
     const ours = oursBlock();
     tally.ours.push(...ours);
     const ms = median(ours);
-    const line: Record<string, unknown> = { ...base, round: r, ms: round(ms, 3), tokens_per_s: Math.round((tokens * 1000) / ms) };
+    const line: Record<string, unknown> = { ...base, round: r, ms: round(ms, 3), ...rates(y, ms) };
     if (torchBlock) {
       await sleep(SETTLE_MS);
       const theirs = await torchBlock();
@@ -122,21 +141,21 @@ async function alternate(
       tally.torch.push(...theirs);
       const tms = median(theirs);
       tally.ratios.push(tms / ms);
-      Object.assign(line, { torch_ms: round(tms, 3), torch_tokens_per_s: Math.round((tokens * 1000) / tms), ratio: round(tms / ms) });
+      Object.assign(line, { torch_ms: round(tms, 3), ...rates(y, tms, "torch_"), ratio: round(tms / ms) });
     }
     emit({ ...line, load1: load });
   }
   return tally;
 }
 
-function summary(base: Record<string, unknown>, tokens: number, t: Tally, blas: string | undefined): Record<string, unknown> {
+function summary(base: Record<string, unknown>, y: Yield, t: Tally, blas: string | undefined): Record<string, unknown> {
   const ms = median(t.ours);
-  const line: Record<string, unknown> = { ...base, ms: round(ms, 3), tokens_per_s: Math.round((tokens * 1000) / ms), rounds, steps: t.ours.length };
+  const line: Record<string, unknown> = { ...base, ms: round(ms, 3), ...rates(y, ms), rounds, steps: t.ours.length };
   if (t.torch.length > 0) {
     const tms = median(t.torch);
     Object.assign(line, {
       torch_ms: round(tms, 3),
-      torch_tokens_per_s: Math.round((tokens * 1000) / tms),
+      ...rates(y, tms, "torch_"),
       ratio: round(median(t.ratios)),
       ratio_of_medians: round(tms / ms),
       ratio_range: [round(Math.min(...t.ratios)), round(Math.max(...t.ratios))],
@@ -151,17 +170,17 @@ const blas = withTorch ? torchBlas() : undefined;
 
 for (const name of presets) {
   const preset = PRESETS[name] as Preset;
-  const timed = workloads.has("train") || workloads.has("decode");
-  const anchor: Anchor | null = withTorch && timed ? await startAnchor(name, DECODE_BATCH, PREFILL) : null;
+  const timed = workloads.has("train") || workloads.has("decode") || workloads.has("rl");
+  const anchor: Anchor | null = withTorch && timed ? await startAnchor(name, DECODE_BATCH, PREFILL, RL_SHAPE) : null;
   if (workloads.has("train")) {
     const runs = trainRuns(preset);
     const base = { preset: name, workload: "train", batch: preset.batch, ctx: preset.ctx };
-    const tokens = preset.batch * preset.ctx;
+    const y: Yield = { unit: "tokens", count: preset.batch * preset.ctx };
     const step = trainStepper(preset, 0);
     timeEach(step, WARMUP);
     await anchor?.train(WARMUP);
-    const t = await alternate(base, tokens, () => timeEach(step, runs), anchor ? () => anchor.train(runs) : null);
-    emit(summary(base, tokens, t, blas));
+    const t = await alternate(base, y, () => timeEach(step, runs), anchor ? () => anchor.train(runs) : null);
+    emit(summary(base, y, t, blas));
   }
   if (workloads.has("decode")) {
     const base = { preset: name, workload: "decode", batch: DECODE_BATCH, prefill: PREFILL };
@@ -171,8 +190,20 @@ for (const name of presets) {
       await anchor.decodeReset();
       await anchor.decode(WARMUP);
     }
-    const t = await alternate(base, DECODE_BATCH, () => timeEach(dec.step, DECODE_PER_ROUND), anchor ? () => anchor.decode(DECODE_PER_ROUND) : null);
-    emit(summary(base, DECODE_BATCH, t, blas));
+    const y: Yield = { unit: "tokens", count: DECODE_BATCH };
+    const t = await alternate(base, y, () => timeEach(dec.step, DECODE_PER_ROUND), anchor ? () => anchor.decode(DECODE_PER_ROUND) : null);
+    emit(summary(base, y, t, blas));
+  }
+  if (workloads.has("rl")) {
+    const y: Yield = { unit: "responses", count: RL_SHAPE.prompts * RL_SHAPE.n, tokensPer: RL_SHAPE.newTokens };
+    const base = { preset: name, workload: "rl", ...RL_SHAPE };
+    const iteration = rlIteration(preset, RL_SHAPE, 0);
+    iteration();
+    await anchor?.rl(1);
+    // One iteration per side per round: an iteration takes seconds.
+    const t = await alternate(base, y, () => timeEach(iteration, 1), anchor ? () => anchor.rl(1) : null);
+    emit(summary(base, y, t, blas));
+    if (values.profile) for (const p of profileRl(preset, RL_SHAPE, 3)) emit({ preset: name, workload: "rl-profile", ...p });
   }
   anchor?.close();
   if (workloads.has("rss")) rss(name, preset);

@@ -161,6 +161,23 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
         expectClose("addBias in place", alias, x.map((v, i) => v + (bias[i] as number)));
       });
 
+      it("copyRows into a strided layout, leaving the gaps alone, and bounds-checked", () => {
+        for (const [rows, cols, srcStride, dstStride] of [
+          [1, 1, 1, 1],
+          [128, 128, 128, 8192],
+          [7, 33, 40, 100],
+          [3, 0, 5, 5],
+        ] as const) {
+          const src = rand(Math.max(1, rows * srcStride));
+          const [[dn], [dr]] = both(rand(rows * dstStride));
+          nk().copyRows(rows, cols, src, srcStride, dn, dstStride);
+          ref.copyRows(rows, cols, src, srcStride, dr, dstStride);
+          expect(Array.from(dn), `copyRows ${rows}x${cols}`).toEqual(Array.from(dr));
+        }
+        expect(() => nk().copyRows(4, 10, rand(40), 10, new Float32Array(39), 10)).toThrow(/copyRows: dst has 39 elements/);
+        expect(() => nk().copyRows(2, 10, rand(40), 8, new Float32Array(40), 10)).toThrow(/copyRows: strides 8 and 10 must be at least cols = 10/);
+      });
+
       it("rmsnorm forward and backward (accumulating)", () => {
         for (const [rows, dim] of [
           [1, 1],

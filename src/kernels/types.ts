@@ -68,6 +68,12 @@ export interface Kernels {
   /** out[c] += sum_r x[r, c]; x: (rows, cols), out: (cols). Bias gradient. */
   sumRows(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
 
+  /**
+   * dst[r * dstStride + c] = src[r * srcStride + c] for r < rows, c < cols:
+   * a block of rows into a strided layout (KV-cache appends). Regions must not overlap.
+   */
+  copyRows(rows: number, cols: number, src: Float32Array, srcStride: number, dst: Float32Array, dstStride: number): void;
+
   /** Returns sum_i x[i]^2 in double precision; x: (n). Gradient norms. */
   sumSquares(n: number, x: Float32Array): number;
 

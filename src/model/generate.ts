@@ -8,7 +8,7 @@ import { Rng } from "../util/rng.js";
 import { ModelError } from "./errors.js";
 import { KVCache } from "./kvcache.js";
 import type { LlamaModel } from "./llama.js";
-import { type SamplingParams, sampleToken, validateSampling } from "./sampling.js";
+import { type SamplingParams, sampleWithLogprob, validateSampling } from "./sampling.js";
 
 export interface GenerateOptions extends SamplingParams {
   /** New tokens per row at most. */
@@ -71,42 +71,37 @@ export function generate(model: LlamaModel, prompts: readonly (readonly number[]
       mask[b * P + pad + t] = 1;
     }
   }
-  const step = new Int32Array(B);
-  const stepPos = new Int32Array(B);
-  let running = B;
-  let logits = decoder.prefill(ids, P, positions, mask);
-  for (let s = 0; s < o.maxNewTokens && running > 0; s++) {
-    for (let b = 0; b < B; b++) {
-      if (done[b]) {
-        step[b] = o.padId;
-        continue;
+  try {
+    const step = new Int32Array(B);
+    const stepPos = new Int32Array(B);
+    let running = B;
+    let logits = decoder.prefill(ids, P, positions, mask);
+    for (let s = 0; s < o.maxNewTokens && running > 0; s++) {
+      for (let b = 0; b < B; b++) {
+        if (done[b]) {
+          step[b] = o.padId;
+          continue;
+        }
+        const row = logits.subarray(b * V, (b + 1) * V);
+        const { id, logprob } = sampleWithLogprob(row, o, rngs[b] as Rng);
+        (tokens[b] as number[]).push(id);
+        (logprobs[b] as number[]).push(logprob);
+        step[b] = id;
+        if (stop.has(id) || (o.shouldStop?.(b, tokens[b] as number[]) ?? false)) {
+          done[b] = 1;
+          finish[b] = "stop";
+          running--;
+        }
+        stepPos[b] = (lens[b] as number) + s;
       }
-      const row = logits.subarray(b * V, (b + 1) * V);
-      const id = sampleToken(row, o, rngs[b] as Rng);
-      (tokens[b] as number[]).push(id);
-      (logprobs[b] as number[]).push(tokenLogprob(row, id, o.temperature === 0 ? 1 : o.temperature));
-      step[b] = id;
-      if (stop.has(id) || (o.shouldStop?.(b, tokens[b] as number[]) ?? false)) {
-        done[b] = 1;
-        finish[b] = "stop";
-        running--;
-      }
-      stepPos[b] = (lens[b] as number) + s;
+      o.onStep?.(s + 1, running);
+      if (running === 0 || s + 1 === o.maxNewTokens) break;
+      logits = decoder.step(step, stepPos);
     }
-    o.onStep?.(s + 1, running);
-    if (running === 0 || s + 1 === o.maxNewTokens) break;
-    logits = decoder.step(step, stepPos);
+  } finally {
+    decoder.dispose();
   }
   return { tokens, logprobs, finish };
-}
-
-/** log softmax(row / temperature)[id], in double. */
-function tokenLogprob(row: Float32Array, id: number, temperature: number): number {
-  let max = -Infinity;
-  for (let j = 0; j < row.length; j++) if ((row[j] as number) > max) max = row[j] as number;
-  let sum = 0;
-  for (let j = 0; j < row.length; j++) sum += Math.exp(((row[j] as number) - max) / temperature);
-  return ((row[id] as number) - max) / temperature - Math.log(sum);
 }
 
 /**
@@ -139,5 +134,10 @@ export class Decoder {
   /** One new token per row at the given positions: (B). Returns logits (B, V). */
   step(ids: Int32Array, positions: Int32Array): Float32Array {
     return T.noGrad(() => T.tidy(() => this.model.forward(ids, this.batch, 1, { positions, cache: this.cache }).data.slice()));
+  }
+
+  /** Hands the KV cache's memory back for the next decoder; this one is unusable afterwards. */
+  dispose(): void {
+    this.cache.dispose();
   }
 }

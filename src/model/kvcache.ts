@@ -3,8 +3,14 @@
  * position so far, preallocated to a fixed capacity so decoding never copies
  * or grows it. Layout (B, capacity, Hkv * D) is exactly what the attention
  * kernel reads, with `length` valid positions and a key mask for padding.
+ *
+ * The buffers come from the tensor runtime's pool and go back on dispose():
+ * a rollout builds a cache per decode batch, and fresh megabytes each time
+ * cost page faults and collections that outweigh the decoding itself. Pooled
+ * contents are stale, which is safe: attention reads only the first
+ * `length` positions, and every one of them was written.
  */
-import { Tensor } from "../tensor/index.js";
+import { runtime, Tensor } from "../tensor/index.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
 
@@ -16,6 +22,7 @@ export class KVCache {
   readonly mask: Uint8Array;
   private readonly keys: Float32Array[];
   private readonly values: Float32Array[];
+  private disposed = false;
 
   constructor(
     config: ModelConfig,
@@ -25,8 +32,9 @@ export class KVCache {
     if (capacity > config.maxPositions) throw new ModelError(`KV cache: capacity ${capacity} exceeds max_position_embeddings ${config.maxPositions}`);
     this.kvDim = config.numKvHeads * config.headDim;
     const n = batch * capacity * this.kvDim;
-    this.keys = Array.from({ length: config.numLayers }, () => new Float32Array(n));
-    this.values = Array.from({ length: config.numLayers }, () => new Float32Array(n));
+    const pool = runtime().pool;
+    this.keys = Array.from({ length: config.numLayers }, () => pool.alloc(n));
+    this.values = Array.from({ length: config.numLayers }, () => pool.alloc(n));
     this.mask = new Uint8Array(batch * capacity);
   }
 
@@ -50,14 +58,14 @@ export class KVCache {
    * and returns the whole cache of that layer as borrowed (B, capacity, kvDim) tensors.
    */
   write(li: number, k: Float32Array, v: Float32Array, Tn: number): { k: Tensor; v: Tensor } {
-    const K = this.keys[li] as Float32Array;
-    const V = this.values[li] as Float32Array;
+    const K = this.buffer(this.keys, li);
+    const V = this.buffer(this.values, li);
     const row = Tn * this.kvDim;
-    for (let b = 0; b < this.batch; b++) {
-      const dst = (b * this.capacity + this.length) * this.kvDim;
-      K.set(k.subarray(b * row, (b + 1) * row), dst);
-      V.set(v.subarray(b * row, (b + 1) * row), dst);
-    }
+    const at = this.length * this.kvDim;
+    const stride = this.capacity * this.kvDim;
+    const kernels = runtime().kernels;
+    kernels.copyRows(this.batch, row, k, row, at === 0 ? K : K.subarray(at), stride);
+    kernels.copyRows(this.batch, row, v, row, at === 0 ? V : V.subarray(at), stride);
     const shape = [this.batch, this.capacity, this.kvDim];
     return { k: Tensor.borrow(K, shape), v: Tensor.borrow(V, shape) };
   }
@@ -65,5 +73,18 @@ export class KVCache {
   /** Marks Tn more positions valid (after every layer wrote them). */
   advance(Tn: number): void {
     this.length += Tn;
+  }
+
+  /** Returns the buffers to the pool; the cache and tensors it lent are unusable afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const pool = runtime().pool;
+    for (const buf of [...this.keys, ...this.values]) pool.release(buf);
+  }
+
+  private buffer(list: readonly Float32Array[], li: number): Float32Array {
+    if (this.disposed) throw new ModelError("KV cache: used after dispose()");
+    return list[li] as Float32Array;
   }
 }

@@ -147,6 +147,21 @@ describe("generate", () => {
     expect(c.tokens).not.toEqual(a.tokens);
   });
 
+  it("reuses pooled KV-cache memory: stale contents change nothing, and a disposed cache refuses use", () => {
+    const clean = generate(model, prompts, { ...base, rngs: 7 });
+    // Fill the pool with NaN buffers of exactly the cache's size: a read of any unwritten slot would poison the logits.
+    const c = model.config;
+    const n = prompts.length * (3 + base.maxNewTokens) * c.numKvHeads * c.headDim;
+    const pool = T.runtime().pool;
+    for (let i = 0; i < 2 * c.numLayers; i++) pool.release(new Float32Array(n).fill(Number.NaN));
+    const pooled = generate(model, prompts, { ...base, rngs: 7 });
+    expect(pooled.tokens).toEqual(clean.tokens);
+    expect(pooled.logprobs).toEqual(clean.logprobs);
+    const cache = new KVCache(c, 1, 4);
+    cache.dispose();
+    expect(() => cache.write(0, new Float32Array(c.numKvHeads * c.headDim), new Float32Array(c.numKvHeads * c.headDim), 1)).toThrow(/used after dispose/);
+  });
+
   it("gives a row the same sample whatever its batch-mates", () => {
     const together = generate(model, prompts, { ...base, rngs: [new Rng(11), new Rng(12), new Rng(13)] });
     const alone = generate(model, [prompts[1] as number[]], { ...base, rngs: [new Rng(12)] });

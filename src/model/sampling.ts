@@ -91,3 +91,68 @@ export function sampleToken(logits: Float32Array, p: SamplingParams, rng: Rng): 
   }
   return cand[keep - 1] as number;
 }
+
+/** A drawn id and its log-probability under softmax(logits / temperature) (temperature 1 when greedy). */
+export interface Draw {
+  id: number;
+  logprob: number;
+}
+
+let expScratch = new Float64Array(0);
+
+/**
+ * sampleToken's draw (the same id for the same rng) plus its log-probability
+ * over the whole vocabulary, which generation records for importance ratios.
+ * Plain sampling computes each exponential once for the normaliser, the draw
+ * and the log-probability; top-k, top-p and greedy draw with sampleToken.
+ */
+export function sampleWithLogprob(logits: Float32Array, p: SamplingParams, rng: Rng): Draw {
+  const V = logits.length;
+  if (p.temperature === 0 || p.topK !== 0 || p.topP < 1) {
+    const id = sampleToken(logits, p, rng);
+    return { id, logprob: logSoftmaxAt(logits, id, p.temperature === 0 ? 1 : p.temperature) };
+  }
+  let best = 0;
+  let max = -Infinity;
+  for (let j = 0; j < V; j++) {
+    const x = logits[j] as number;
+    if (x > max) {
+      max = x;
+      best = j;
+    }
+  }
+  if (max === -Infinity) return { id: best, logprob: Number.NaN };
+  if (expScratch.length < V) expScratch = new Float64Array(V);
+  const e = expScratch;
+  const inv = 1 / p.temperature;
+  const limit = max - LOGIT_WINDOW * p.temperature;
+  let all = 0;
+  let sum = 0;
+  for (let j = 0; j < V; j++) {
+    const x = logits[j] as number;
+    const ej = Math.exp((x - max) * inv);
+    e[j] = ej;
+    all += ej;
+    if (x >= limit) sum += ej;
+  }
+  let id = best;
+  let u = rng.float() * sum;
+  for (let j = 0; j < V; j++) {
+    if ((logits[j] as number) < limit) continue;
+    u -= e[j] as number;
+    if (u <= 0) {
+      id = j;
+      break;
+    }
+  }
+  return { id, logprob: ((logits[id] as number) - max) * inv - Math.log(all) };
+}
+
+/** log softmax(logits / temperature)[id], in double. */
+export function logSoftmaxAt(logits: Float32Array, id: number, temperature: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < logits.length; j++) if ((logits[j] as number) > max) max = logits[j] as number;
+  let sum = 0;
+  for (let j = 0; j < logits.length; j++) sum += Math.exp(((logits[j] as number) - max) / temperature);
+  return ((logits[id] as number) - max) / temperature - Math.log(sum);
+}

@@ -73,48 +73,52 @@ export async function runJob(model: LlamaModel, tokenizer: Tokenizer, job: Gener
       positions[b * P + t] = t;
     }
   }
-  const done = new Uint8Array(B);
-  const step = new Int32Array(B);
-  const stepPos = new Int32Array(B);
-  let running = B;
-  let logits = decoder.prefill(ids, P, positions, mask);
-  for (let s = 0; s < job.maxTokens && running > 0; s++) {
-    const events: TokenEvent[] = [];
-    for (let b = 0; b < B; b++) {
-      if (done[b]) {
-        step[b] = tokenizer.padId;
-        continue;
-      }
-      const row = logits.subarray(b * V, (b + 1) * V);
-      const id = sampleToken(row, params, rngs[b] as Rng);
-      const lp = logSoftmaxAt(row, job.temperature === 0 ? 1 : job.temperature, id, job.topLogprobs);
-      const toks = res.tokens[b] as number[];
-      toks.push(id);
-      (res.logprobs[b] as number[]).push(lp.logprob);
-      (res.top[b] as Array<Array<[number, number]>>).push(lp.top);
-      events.push({ row: b, id, logprob: lp.logprob, top: lp.top });
-      step[b] = id;
-      let stopped = stopIds.has(id);
-      if (!stopped && job.stop.length > 0) {
-        const tail = tokenizer.decode(toks.slice(-64));
-        const k = job.stop.findIndex((str) => str.length > 0 && tail.endsWith(str));
-        if (k >= 0) {
-          stopped = true;
-          res.stopIndex[b] = k;
+  try {
+    const done = new Uint8Array(B);
+    const step = new Int32Array(B);
+    const stepPos = new Int32Array(B);
+    let running = B;
+    let logits = decoder.prefill(ids, P, positions, mask);
+    for (let s = 0; s < job.maxTokens && running > 0; s++) {
+      const events: TokenEvent[] = [];
+      for (let b = 0; b < B; b++) {
+        if (done[b]) {
+          step[b] = tokenizer.padId;
+          continue;
         }
+        const row = logits.subarray(b * V, (b + 1) * V);
+        const id = sampleToken(row, params, rngs[b] as Rng);
+        const lp = logSoftmaxAt(row, job.temperature === 0 ? 1 : job.temperature, id, job.topLogprobs);
+        const toks = res.tokens[b] as number[];
+        toks.push(id);
+        (res.logprobs[b] as number[]).push(lp.logprob);
+        (res.top[b] as Array<Array<[number, number]>>).push(lp.top);
+        events.push({ row: b, id, logprob: lp.logprob, top: lp.top });
+        step[b] = id;
+        let stopped = stopIds.has(id);
+        if (!stopped && job.stop.length > 0) {
+          const tail = tokenizer.decode(toks.slice(-64));
+          const k = job.stop.findIndex((str) => str.length > 0 && tail.endsWith(str));
+          if (k >= 0) {
+            stopped = true;
+            res.stopIndex[b] = k;
+          }
+        }
+        if (stopped) {
+          done[b] = 1;
+          res.finish[b] = "stop";
+          running--;
+        }
+        stepPos[b] = P + s;
       }
-      if (stopped) {
-        done[b] = 1;
-        res.finish[b] = "stop";
-        running--;
-      }
-      stepPos[b] = P + s;
+      onStep(events);
+      if (running === 0 || s + 1 === job.maxTokens) break;
+      await tick();
+      if (cancelled()) break;
+      logits = decoder.step(step, stepPos);
     }
-    onStep(events);
-    if (running === 0 || s + 1 === job.maxTokens) break;
-    await tick();
-    if (cancelled()) break;
-    logits = decoder.step(step, stepPos);
+  } finally {
+    decoder.dispose();
   }
   return res;
 }

@@ -96,6 +96,19 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value CopyRows(napi_env env, napi_callback_info info) {
+  Call c(env, info, "copyRows", 6);
+  int64_t rows = c.size(0, "rows"), cols = c.size(1, "cols");
+  int64_t srcStride = c.size(3, "srcStride"), dstStride = c.size(5, "dstStride");
+  if (!c.failed && rows > 0 && cols > 0 && (srcStride < cols || dstStride < cols))
+    c.fail_range("strides %lld and %lld must be at least cols = %lld", (long long)srcStride, (long long)dstStride, (long long)cols);
+  const float* src = c.f32(2, "src", extent(1, 0, rows, cols, srcStride));
+  float* dst = c.f32(4, "dst", extent(1, 0, rows, cols, dstStride));
+  if (c.failed) return nullptr;
+  c.table->copyRows(rows, cols, src, srcStride, dst, dstStride);
+  return nullptr;
+}
+
 napi_value SumSquares(napi_env env, napi_callback_info info) {
   Call c(env, info, "sumSquares", 2);
   int64_t n = c.size(0, "n");
@@ -367,6 +380,7 @@ const Entry kEntries[] = {
     {"scale", Scale},
     {"addBias", AddBias},
     {"sumRows", SumRows},
+    {"copyRows", CopyRows},
     {"sumSquares", SumSquares},
     {"rmsnormForward", RmsnormForward},
     {"rmsnormBackward", RmsnormBackward},

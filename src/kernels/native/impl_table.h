@@ -33,6 +33,7 @@ const KernelTable GVM_TABLE = {
     &GVM_NS::scale,
     &GVM_NS::addBias,
     &GVM_NS::sumRows,
+    &GVM_NS::copyRows,
     &GVM_NS::sumSquares,
     &GVM_NS::rmsnormForward,
     &GVM_NS::rmsnormBackward,

@@ -51,6 +51,7 @@ struct KernelTable {
   void (*scale)(int64_t n, float alpha, float* x);
   void (*addBias)(int64_t rows, int64_t cols, const float* x, const float* bias, float* out);
   void (*sumRows)(int64_t rows, int64_t cols, const float* x, float* out);
+  void (*copyRows)(int64_t rows, int64_t cols, const float* src, int64_t srcStride, float* dst, int64_t dstStride);
   double (*sumSquares)(int64_t n, const float* x);
   void (*rmsnormForward)(int64_t rows, int64_t dim, float eps, const float* x, const float* w, float* out, float* rstd);
   void (*rmsnormBackward)(int64_t rows, int64_t dim, const float* dy, const float* x, const float* w, const float* rstd,

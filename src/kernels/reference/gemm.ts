@@ -69,6 +69,15 @@ export function addBias(rows: number, cols: number, x: Float32Array, bias: Float
   }
 }
 
+// dst rows r * dstStride <- src rows r * srcStride, cols each
+export function copyRows(rows: number, cols: number, src: Float32Array, srcStride: number, dst: Float32Array, dstStride: number): void {
+  for (let r = 0; r < rows; r++) {
+    const s = r * srcStride;
+    const d = r * dstStride;
+    for (let c = 0; c < cols; c++) dst[d + c] = src[s + c] as number;
+  }
+}
+
 // out += column sums of x; x: (rows, cols); out: (cols)
 export function sumRows(rows: number, cols: number, x: Float32Array, out: Float32Array): void {
   const acc = new Float64Array(cols);

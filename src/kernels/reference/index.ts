@@ -5,7 +5,7 @@
  */
 import type { Kernels } from "../types.js";
 import { attentionBackward, attentionForward } from "./attention.js";
-import { addBias, axpy, gemm, scale, sumRows, sumSquares } from "./gemm.js";
+import { addBias, axpy, copyRows, gemm, scale, sumRows, sumSquares } from "./gemm.js";
 import { embeddingBackward, embeddingForward, rmsnormBackward, rmsnormForward, rope, swigluBackward, swigluForward } from "./layers.js";
 import { adamw } from "./optim.js";
 import { entropy, logprobBackward, logprobForward, softmaxBackward, softmaxForward } from "./softmax.js";
@@ -17,6 +17,7 @@ export const referenceKernels: Kernels = {
   scale,
   addBias,
   sumRows,
+  copyRows,
   sumSquares,
   rmsnormForward,
   rmsnormBackward,
