@@ -312,6 +312,8 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           { B: 2, Tq: 17, Tk: 17, kvLen: 17, H: 4, Hkv: 2, D: 16, mask: true }, // prefill path, GQA
           { B: 3, Tq: 1, Tk: 20, kvLen: 13, H: 4, Hkv: 1, D: 24, mask: true }, // decode path, multi-query
           { B: 2, Tq: 3, Tk: 16, kvLen: 12, H: 2, Hkv: 2, D: 3, mask: true }, // row path with Tq > 1
+          { B: 3, Tq: 2, Tk: 48, kvLen: 41, H: 4, Hkv: 2, D: 40, mask: true }, // row path: key blocks of W and a tail, D not a multiple of W
+          { B: 2, Tq: 1, Tk: 20, kvLen: 19, H: 2, Hkv: 1, D: 300, mask: false }, // row path, D past the register accumulators
           { B: 2, Tq: 5, Tk: 16, kvLen: 12, H: 6, Hkv: 3, D: 17, mask: true }, // chunked prefill into a cache
           { B: 1, Tq: 4, Tk: 4, kvLen: 2, H: 2, Hkv: 1, D: 8, mask: false }, // queries before the first key
           { B: 2, Tq: 129, Tk: 129, kvLen: 129, H: 2, Hkv: 2, D: 64, mask: true }, // several query blocks, threaded
@@ -368,6 +370,28 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
         const r3 = new Float32Array(cols);
         k3.sumRows(rows, cols, x, r3);
         expect(Array.from(r3)).toEqual(Array.from(r1));
+      });
+
+      it("gemm gives the same bits on any thread count: small, threaded, and long-K weight-gradient shapes", () => {
+        const k1 = loadKernels({ backend: "native", simd, threads: 1 });
+        const k2 = loadKernels({ backend: "native", simd, threads: 2 });
+        const k3 = loadKernels({ backend: "native", simd, threads: 3 });
+        for (const [M, N, K, ta, tb] of [
+          [128, 128, 128, false, true], // decode-sized: below the threading threshold
+          [160, 344, 128, false, true], // forward
+          [160, 128, 344, false, false], // input gradient
+          [344, 128, 4096, true, false], // weight gradient: the shared operand outgrows L2
+          [40, 700, 3000, true, false], // the same split over columns
+        ] as const) {
+          const A = rand(M * K), B = rand(K * N);
+          const outs = [k1, k2, k3].map((k) => {
+            const C = new Float32Array(M * N);
+            k.gemm(ta, tb, M, N, K, 1, A, ta ? M : K, B, tb ? K : N, 0, C, N, 1, 0, 0, 0);
+            return Array.from(C);
+          });
+          expect(outs[1], `${M}x${N}x${K} on 2 threads`).toEqual(outs[0]);
+          expect(outs[2], `${M}x${N}x${K} on 3 threads`).toEqual(outs[0]);
+        }
       });
     });
   }

@@ -6,8 +6,9 @@
  *
  * The buffers come from the tensor runtime's pool and go back on dispose():
  * a rollout builds a cache per decode batch, and fresh megabytes each time
- * cost page faults and collections that outweigh the decoding itself. Pooled
- * contents are stale, which is safe: attention reads only the first
+ * cost page faults and collections that outweigh the decoding itself (fresh
+ * ones are mapped in one pass up front, not a page per row at each step).
+ * Pooled contents are stale, which is safe: attention reads only the first
  * `length` positions, and every one of them was written.
  */
 import { runtime, Tensor } from "../tensor/index.js";
@@ -33,8 +34,8 @@ export class KVCache {
     this.kvDim = config.numKvHeads * config.headDim;
     const n = batch * capacity * this.kvDim;
     const pool = runtime().pool;
-    this.keys = Array.from({ length: config.numLayers }, () => pool.alloc(n));
-    this.values = Array.from({ length: config.numLayers }, () => pool.alloc(n));
+    this.keys = Array.from({ length: config.numLayers }, () => pool.allocMapped(n));
+    this.values = Array.from({ length: config.numLayers }, () => pool.allocMapped(n));
     this.mask = new Uint8Array(batch * capacity);
   }
 

@@ -40,6 +40,20 @@ describe("runtime: scopes, pool, grad mode", () => {
     expect(rt.pool.pooled).toBe(pooledAfterFirst);
   });
 
+  it("allocMapped hands back a recycled buffer of the length, else a fresh zeroed one", () => {
+    const pool = new T.BufferPool();
+    const fresh = pool.allocMapped(1000);
+    expect(fresh.length).toBe(1000);
+    expect(fresh.every((v) => v === 0)).toBe(true);
+    fresh[3] = 7;
+    pool.release(fresh);
+    expect(pool.pooled).toBe(1000);
+    const again = pool.allocMapped(1000);
+    expect(again).toBe(fresh);
+    expect(pool.pooled).toBe(0);
+    expect(pool.allocMapped(999)).not.toBe(fresh);
+  });
+
   it("noGrad builds no graph; leaf gradients accumulate across backward calls", () => {
     const w = T.tensor([1, -2], [2], { requiresGrad: true }).keep();
     const y = T.noGrad(() => T.square(w));

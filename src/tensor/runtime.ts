@@ -42,6 +42,22 @@ export class BufferPool {
     return new Float32Array(n);
   }
 
+  /**
+   * A buffer of length n with unspecified contents whose memory is already
+   * mapped: a recycled one, or a fresh one written once through. Fresh
+   * memory otherwise faults in page by page at its first writes, which for a
+   * KV cache means inside every decode step until it is full.
+   */
+  allocMapped(n: number): Float32Array {
+    const list = this.free.get(n);
+    const buf = list?.pop();
+    if (buf) {
+      this.pooledFloats -= n;
+      return buf;
+    }
+    return new Float32Array(n).fill(0);
+  }
+
   /** A buffer of length n filled with zeros. */
   zeros(n: number): Float32Array {
     const buf = this.alloc(n);

@@ -45,7 +45,8 @@ struct Arena {
   }
 };
 
-static float dot(const float* x, const float* y, int64_t n) {
+// The lanes of x . y before their horizontal sum: dot() is hsum of it.
+static inline VF dot_lanes(const float* x, const float* y, int64_t n) {
   VF a0 = vzero(), a1 = vzero();
   int64_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
@@ -54,8 +55,10 @@ static float dot(const float* x, const float* y, int64_t n) {
   }
   for (; i + W <= n; i += W) a0 = vfma(vload(x + i), vload(y + i), a0);
   if (i < n) a1 = vfma(vloadn(x + i, n - i), vloadn(y + i, n - i), a1);
-  return hsum(a0 + a1);
+  return a0 + a1;
 }
+
+static float dot(const float* x, const float* y, int64_t n) { return hsum(dot_lanes(x, y, n)); }
 
 static void scale_row(float* x, int64_t n, float s) {
   const VF vs = vset(s);
@@ -147,47 +150,77 @@ static void attn_fwd_head(const AttnArgs& a, int64_t b, int64_t h) {
   }
 }
 
-// The decode path: the few query rows of batch row b against the cache, all
-// heads at once, so keys and values stream through once in address order.
+// Most value-row accumulators the decode path keeps in registers per head (D <= 16 W).
+constexpr int64_t kDecodeMaxDV = 16;
+
+// The decode path: the few query rows of batch row b against the cache. A
+// head's scores come W keys at a time, their W dot products summed across
+// lanes together (hsum_lanes) rather than one horizontal sum per key; its
+// output accumulates in registers over the visible value rows. Both keep the
+// order of additions of one dot() per key and one running sum per output, so
+// results are bit for bit those of the plain loops.
 static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
   const int64_t H = a.H, D = a.D, group = a.H / a.Hkv;
-  const int64_t ldq = H * D, ldk = a.Hkv * D;
+  const int64_t ldq = H * D, ldk = a.Hkv * D, dv = ceil_div(D, W);
   const float* kb = a.k + b * a.Tk * ldk;
   const float* vb = a.v + b * a.Tk * ldk;
   const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
+  const VF vscale = vset(a.scale);
   for (int64_t t = 0; t < a.Tq; t++) {
     const float* q = a.q + (b * a.Tq + t) * ldq;
     float* o = a.out + (b * a.Tq + t) * ldq;
     const int64_t limit = row_limit(a, t);
-    const int64_t ld = imax(limit, 1);
+    const int64_t ld = round_up(imax(limit, 1), W);
     float* sc = scratch(2, static_cast<size_t>(H * ld));  // [head][key]
-    for (int64_t s = 0; s < limit; s++) {
-      const float* kr = kb + s * ldk;
-      if (mask && mask[s] == 0) {
-        for (int64_t h = 0; h < H; h++) sc[h * ld + s] = -INFINITY;
-        continue;
+    for (int64_t h = 0; h < H; h++) {
+      const float* qh = q + h * D;
+      const float* kh = kb + (h / group) * D;
+      float* sh = sc + h * ld;
+      int64_t s = 0;
+      for (; s + W <= limit; s += W) {
+        VF part[W];
+        for (int j = 0; j < W; j++) part[j] = dot_lanes(qh, kh + (s + j) * ldk, D);
+        vstore(sh + s, hsum_lanes(part) * vscale);
       }
-      for (int64_t h = 0; h < H; h++) sc[h * ld + s] = dot(q + h * D, kr + (h / group) * D, D) * a.scale;
+      for (; s < limit; s++) sh[s] = dot(qh, kh + s * ldk, D) * a.scale;
+      if (mask)
+        for (int64_t k = 0; k < limit; k++)
+          if (mask[k] == 0) sh[k] = -INFINITY;
     }
     float inv[kMaxDecodeHeads];
+    for (int64_t h = 0; h < H; h++) inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, a.lse ? a.lse + (b * H + h) * a.Tq + t : nullptr);
     for (int64_t h = 0; h < H; h++) {
-      inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, a.lse ? a.lse + (b * H + h) * a.Tq + t : nullptr);
-      zero_row(o + h * D, D);
-    }
-    for (int64_t s = 0; s < limit; s++) {
-      const float* vr = vb + s * ldk;
-      for (int64_t h = 0; h < H; h++) {
-        const float p = sc[h * ld + s];
-        if (p == 0.0f) continue;
-        const float* v = vr + (h / group) * D;
-        float* oh = o + h * D;
-        const VF vp = vset(p);
-        int64_t d = 0;
-        for (; d + W <= D; d += W) vstore(oh + d, vfma(vp, vload(v + d), vload(oh + d)));
-        if (d < D) vstoren(oh + d, vfma(vp, vloadn(v + d, D - d), vloadn(oh + d, D - d)), D - d);
+      const float* ph = sc + h * ld;
+      const float* vh = vb + (h / group) * D;
+      float* oh = o + h * D;
+      if (dv > kDecodeMaxDV) {
+        zero_row(oh, D);
+        for (int64_t s = 0; s < limit; s++) {
+          const float p = ph[s];
+          if (p == 0.0f) continue;
+          const VF vp = vset(p);
+          int64_t d = 0;
+          for (; d + W <= D; d += W) vstore(oh + d, vfma(vp, vload(vh + s * ldk + d), vload(oh + d)));
+          if (d < D) vstoren(oh + d, vfma(vp, vloadn(vh + s * ldk + d, D - d), vloadn(oh + d, D - d)), D - d);
+        }
+      } else {
+        VF acc[kDecodeMaxDV];
+        for (int64_t c = 0; c < dv; c++) acc[c] = vzero();
+        for (int64_t s = 0; s < limit; s++) {
+          const float p = ph[s];
+          if (p == 0.0f) continue;
+          const VF vp = vset(p);
+          const float* vr = vh + s * ldk;
+          int64_t c = 0;
+          for (; (c + 1) * W <= D; c++) acc[c] = vfma(vp, vload(vr + c * W), acc[c]);
+          if (c < dv) acc[c] = vfma(vp, vloadn(vr + c * W, D - c * W), acc[c]);
+        }
+        int64_t c = 0;
+        for (; (c + 1) * W <= D; c++) vstore(oh + c * W, acc[c]);
+        if (c < dv) vstoren(oh + c * W, acc[c], D - c * W);
       }
+      scale_row(oh, D, inv[h]);
     }
-    for (int64_t h = 0; h < H; h++) scale_row(o + h * D, D, inv[h]);
   }
 }
 

@@ -1,5 +1,6 @@
 // GEMM written once over the VF vector type of the including ISA file
-// (isa_*.cc defines GVM_NS, GVM_MR, GVM_NV, GVM_KC, GVM_MC, GVM_NC first).
+// (isa_*.cc defines GVM_NS, GVM_MR, GVM_NV, GVM_KC, GVM_MC, GVM_NC and
+// GVM_PREFETCH_C first).
 //
 // GotoBLAS/BLIS structure: op(B) is packed into KC x NC blocks of NR-wide
 // column panels, op(A) into MC x KC blocks of MR-tall row panels; an MR x NR
@@ -35,12 +36,14 @@ static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // c[MR x NR] = alpha * sum_k a[k][i] b[k][j] + beta * c   (beta == 0: c is not read)
 static void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc, float alpha,
                     float beta) {
+#if GVM_PREFETCH_C
   // C's rows arrive while the k loop runs instead of stalling the stores after it
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) {
     __builtin_prefetch(c + i * ldc, 1, 3);
     __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
   }
+#endif
   VF acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++)
@@ -297,7 +300,7 @@ static void gemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t 
 }
 
 // Work (multiply-adds) below which a GEMM stays on one thread.
-constexpr int64_t kGemmParallelMin = 1 << 16;
+constexpr int64_t kGemmParallelMin = 1 << 22;
 
 // Threaded GEMM with one operand packed once and shared. The long side of C
 // (rows when N <= M, else columns) is cut into many blocks that threads take
@@ -412,11 +415,20 @@ static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, 
   parallel_for(ceil_div(splitM ? g.M : g.N, block), 1, run_shared, &s);
 }
 
+// Floats of packed shared operand that stay in a core's L2 while blocks stream through it.
+constexpr int64_t kSharedL2Floats = int64_t{1} << 17;
+
 static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, float* C) {
   const int threads = pool_threads();
   const bool splitM = g.N <= g.M;
   const int64_t len = splitM ? g.M : g.N;
-  const int64_t block = splitM ? block_size(len, threads, MR, 2, MC / MR) : block_size(len, threads, NR, 2, 16);
+  // Every block streams the whole shared operand. When that outgrows L2 (a
+  // long K: weight gradients summed over a batch's tokens) each pass is
+  // memory traffic, so blocks grow until each thread takes about two.
+  const int64_t blockUnit = splitM ? MR : NR;
+  const bool streamed = g.K * (splitM ? g.N : g.M) > kSharedL2Floats;
+  const int64_t minUnits = streamed ? imax(2, imin(splitM ? MC / MR : 16, ceil_div(ceil_div(len, blockUnit), 2 * threads))) : 2;
+  const int64_t block = splitM ? block_size(len, threads, MR, minUnits, imax(minUnits, MC / MR)) : block_size(len, threads, NR, minUnits, imax(minUnits, 16));
   if (threads <= 1 || g.M * g.N * g.K < kGemmParallelMin || g.K <= 0 || g.alpha == 0.0f || ceil_div(len, block) < 2) {
     gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, A, g.lda, B, g.ldb, g.beta, C, g.ldc);
     return;

@@ -10,6 +10,7 @@
 #define GVM_KC 256
 #define GVM_MC 128
 #define GVM_NC 2048
+#define GVM_PREFETCH_C 1
 
 #include "impl_gemm.h"
 #include "impl_layers.h"

@@ -54,6 +54,21 @@ static inline float hsum(VF a) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+// Lane j of the result is hsum(v[j]) for j < W, bit for bit: the same tree of
+// adds (i + 4, i + 2, i + 1) run on 8 vectors at once by shuffles.
+static inline VF hsum_lanes(const VF* v) {
+  __m256 h[4], t[2];
+  for (int i = 0; i < 4; i++) {
+    const __m256 a = v[2 * i].v, b = v[2 * i + 1].v;
+    h[i] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+  }
+  for (int i = 0; i < 2; i++)
+    t[i] = _mm256_add_ps(_mm256_shuffle_ps(h[2 * i], h[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm256_shuffle_ps(h[2 * i], h[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // lane 4L + e now holds the sum of v[L + 2e]
+  const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(t[0], t[1], _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(t[0], t[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return {_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))};
+}
 static inline float hmax(VF a) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));

@@ -33,6 +33,8 @@ static inline VF vselect_pos(VF a, VF x) { return {a.v > 0.0f ? x.v : 0.0f}; }
 static inline float hsum(VF a) { return a.v; }
 static inline float hmax(VF a) { return a.v; }
 static inline VF vexp(VF x) { return {expf(x.v)}; }
+// Lane j of the result is hsum(v[j]) for j < W (one lane here).
+static inline VF hsum_lanes(const VF* v) { return v[0]; }
 
 }  // namespace scalar
 }  // namespace gvm
