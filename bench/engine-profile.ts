@@ -13,6 +13,8 @@ export interface PhaseProfile {
   phase: RlPhase;
   /** Mean wall-clock per iteration, ms. */
   ms: number;
+  /** CPU time of the process over the phase's wall-clock, in % (200 = both cores busy). */
+  cpu_pct: number;
   /** Mean time inside kernels per iteration, ms. */
   kernel_ms: number;
   /** The costliest kernels: mean ms and calls per iteration. */
@@ -31,6 +33,8 @@ export function profileRl(preset: Preset, shape: RlShape, iterations: number, to
   const inner = rt.kernels;
   const calls = new Map<string, { ms: number; n: number }>();
   const wall: Record<RlPhase, number> = { sampling: 0, update: 0 };
+  const cpu: Record<RlPhase, number> = { sampling: 0, update: 0 };
+  let cpuSince = process.cpuUsage();
   let phase: RlPhase = "sampling";
   let since = 0;
   const timed: Record<string, unknown> = { info: inner.info };
@@ -47,22 +51,29 @@ export function profileRl(preset: Preset, shape: RlShape, iterations: number, to
       return r;
     };
   }
-  const switchTo = (next: RlPhase) => {
+  const close = () => {
     const now = performance.now();
+    const used = process.cpuUsage(cpuSince);
     wall[phase] += now - since;
-    phase = next;
+    cpu[phase] += (used.user + used.system) / 1000;
     since = now;
+    cpuSince = process.cpuUsage();
+  };
+  const switchTo = (next: RlPhase) => {
+    close();
+    phase = next;
   };
   const iteration = rlIteration(preset, shape, 0, switchTo);
   iteration(); // warm-up, not counted
   return rt.withKernels(timed as unknown as Kernels, () => {
     calls.clear();
-    wall.sampling = wall.update = 0;
+    wall.sampling = wall.update = cpu.sampling = cpu.update = 0;
     for (let i = 0; i < iterations; i++) {
       phase = "sampling";
       since = performance.now();
+      cpuSince = process.cpuUsage();
       iteration();
-      wall[phase] += performance.now() - since;
+      close();
     }
     return (["sampling", "update"] as const).map((p) => {
       const rows = [...calls.entries()].filter(([k]) => k.startsWith(`${p}\t`)).map(([k, e]) => ({ kernel: k.split("\t")[1] as string, ...e }));
@@ -71,6 +82,7 @@ export function profileRl(preset: Preset, shape: RlShape, iterations: number, to
       return {
         phase: p,
         ms: round(wall[p] / iterations),
+        cpu_pct: Math.round((100 * cpu[p]) / wall[p]),
         kernel_ms: round(kernelMs / iterations),
         top: rows.slice(0, top).map((r) => ({ kernel: r.kernel, ms: round(r.ms / iterations), calls: r.n / iterations, us_per_call: round((1000 * r.ms) / r.n) })),
       };

@@ -5,6 +5,13 @@
  * types; the trainer writes them.
  */
 
+/**
+ * Record fields that measure time rather than what was learned: two runs
+ * with identical results differ only in these (resume and determinism
+ * checks compare records without them).
+ */
+export const TIMING_FIELDS: readonly string[] = ["wallclock", "tokensPerSec", "time", "cpu"];
+
 /** First line of every run: what was run. */
 export interface RunRecord {
   kind: "run";
@@ -106,6 +113,13 @@ export interface IterationRecord {
   acceptedFrac: number;
   /** Seconds spent this iteration in each part (scoring: log-probs computed in-process for a server's responses that came without them). */
   time: { sampling: number; scoring: number; gradNorms: number; update: number; eval: number };
+  /**
+   * CPU seconds (user + system, every thread of the process) over the
+   * iteration's own wall-clock (this record's wallclock minus the previous
+   * one's; evaluation and checkpoint not included): their ratio is how many
+   * cores it kept busy (absent in runs logged before it was recorded).
+   */
+  cpu?: number;
   allocation: AllocationSummary;
   /** This iteration's generation, pass by pass (absent in runs logged before it was recorded). */
   generation?: GenerationSummary;

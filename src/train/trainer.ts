@@ -198,6 +198,7 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
   while (!done() && (o.stopAfter === undefined || ranHere < o.stopAfter)) {
     const iter = state.iter + 1;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     // Where the prompt stream stands is saved with each checkpoint: strategies that draw extra prompts (dapo) move it by more than m.
     let drawn = state.promptsDrawn ?? state.iter * c.rl.promptsPerIter;
     const draw = (count: number): TrainPrompt[] => {
@@ -223,7 +224,8 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
     state.iter = iter;
     state.promptsDrawn = drawn;
     state.wallclock += (performance.now() - t0) / 1000;
-    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, allocation: res.allocation, generation: res.generation };
+    const cpu = process.cpuUsage(cpu0);
+    const rec: IterationRecord = { kind: "iteration", iter, step: state.step, samples: state.samples, tokens: state.tokens, wallclock: state.wallclock, stage1Samples: res.stage1, stage2Samples: res.stage2, trainReward: res.trainReward, acceptedFrac: res.acceptedFrac, time: { ...res.time, eval: 0 }, cpu: (cpu.user + cpu.system) / 1e6, allocation: res.allocation, generation: res.generation };
     for (const ex of res.examples) run.appendSample({ iter, ...ex });
     const ckpt = await saveIteration();
     let evalTime = 0;

@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TIMING_FIELDS } from "../../src/train/records.js";
 import { Rng } from "../../src/util/rng.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -99,7 +100,7 @@ function lastPhase(phaseFile: string): string {
 
 /** Records of a JSONL log without the fields that measure time. */
 function comparable(path: string): unknown[] {
-  const timeKeys = new Set(["wallclock", "tokensPerSec", "time"]);
+  const timeKeys = new Set(TIMING_FIELDS);
   if (!existsSync(path)) return [];
   return readFileSync(path, "utf8")
     .trim()
