@@ -314,6 +314,9 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           { B: 2, Tq: 3, Tk: 16, kvLen: 12, H: 2, Hkv: 2, D: 3, mask: true }, // row path with Tq > 1
           { B: 3, Tq: 2, Tk: 48, kvLen: 41, H: 4, Hkv: 2, D: 40, mask: true }, // row path: key blocks of W and a tail, D not a multiple of W
           { B: 2, Tq: 1, Tk: 20, kvLen: 19, H: 2, Hkv: 1, D: 300, mask: false }, // row path, D past the register accumulators
+          { B: 2, Tq: 1, Tk: 40, kvLen: 37, H: 4, Hkv: 2, D: 32, mask: true }, // row path, outputs in registers, heads in fours
+          { B: 2, Tq: 2, Tk: 24, kvLen: 20, H: 6, Hkv: 3, D: 64, mask: true }, // ... heads in pairs
+          { B: 1, Tq: 1, Tk: 8, kvLen: 8, H: 3, Hkv: 1, D: 16, mask: false }, // ... one head at a time
           { B: 2, Tq: 5, Tk: 16, kvLen: 12, H: 6, Hkv: 3, D: 17, mask: true }, // chunked prefill into a cache
           { B: 1, Tq: 4, Tk: 4, kvLen: 2, H: 2, Hkv: 1, D: 8, mask: false }, // queries before the first key
           { B: 2, Tq: 129, Tk: 129, kvLen: 129, H: 2, Hkv: 2, D: 64, mask: true }, // several query blocks, threaded

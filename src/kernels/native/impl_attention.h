@@ -150,18 +150,66 @@ static void attn_fwd_head(const AttnArgs& a, int64_t b, int64_t h) {
   }
 }
 
-// Most value-row accumulators the decode path keeps in registers per head (D <= 16 W).
-constexpr int64_t kDecodeMaxDV = 16;
+// Heads h0 .. h0 + HB - 1 of one query row: o_h = sum_s p_h[s] v_s over the
+// visible keys, D = DV W floats per head, all HB x DV sums in registers (sizes
+// known at compile time, so they stay there) and added in key order as the
+// plain loop adds them. Several heads at once keep independent FMA chains in
+// flight instead of waiting on one.
+template <int DV, int HB>
+static void pv_heads(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t group, int64_t D, int64_t limit,
+                     int64_t h0, float* o) {
+  VF acc[HB][DV];
+  for (int i = 0; i < HB; i++)
+    for (int c = 0; c < DV; c++) acc[i][c] = vzero();
+  for (int64_t s = 0; s < limit; s++) {
+    const float* vr = vb + s * ldk;
+    for (int i = 0; i < HB; i++) {
+      const float p = sc[(h0 + i) * ld + s];
+      if (p == 0.0f) continue;
+      const VF vp = vset(p);
+      const float* v = vr + ((h0 + i) / group) * D;
+      for (int c = 0; c < DV; c++) acc[i][c] = vfma(vp, vload(v + c * W), acc[i][c]);
+    }
+  }
+  for (int i = 0; i < HB; i++)
+    for (int c = 0; c < DV; c++) vstore(o + (h0 + i) * D + c * W, acc[i][c]);
+}
+
+// All H heads through pv_heads in groups of HB (the most that divides H
+// with HB x DV <= 16 accumulators); false when D is no small multiple of W.
+template <int DV>
+static bool pv_groups(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
+  if (DV * 4 <= 16 && H % 4 == 0) {
+    for (int64_t h = 0; h < H; h += 4) pv_heads<DV, (DV * 4 <= 16 ? 4 : 1)>(sc, ld, vb, ldk, group, D, limit, h, o);
+  } else if (DV * 2 <= 16 && H % 2 == 0) {
+    for (int64_t h = 0; h < H; h += 2) pv_heads<DV, (DV * 2 <= 16 ? 2 : 1)>(sc, ld, vb, ldk, group, D, limit, h, o);
+  } else {
+    for (int64_t h = 0; h < H; h++) pv_heads<DV, 1>(sc, ld, vb, ldk, group, D, limit, h, o);
+  }
+  return true;
+}
+
+static bool pv_registers(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
+  if (D % W != 0) return false;
+  switch (D / W) {
+    case 1: return pv_groups<1>(sc, ld, vb, ldk, H, group, D, limit, o);
+    case 2: return pv_groups<2>(sc, ld, vb, ldk, H, group, D, limit, o);
+    case 4: return pv_groups<4>(sc, ld, vb, ldk, H, group, D, limit, o);
+    case 8: return pv_groups<8>(sc, ld, vb, ldk, H, group, D, limit, o);
+    case 16: return pv_groups<16>(sc, ld, vb, ldk, H, group, D, limit, o);
+    default: return false;
+  }
+}
 
 // The decode path: the few query rows of batch row b against the cache. A
 // head's scores come W keys at a time, their W dot products summed across
-// lanes together (hsum_lanes) rather than one horizontal sum per key; its
-// output accumulates in registers over the visible value rows. Both keep the
-// order of additions of one dot() per key and one running sum per output, so
-// results are bit for bit those of the plain loops.
+// lanes together (hsum_lanes) rather than one horizontal sum per key; the
+// outputs accumulate in registers over the visible value rows (pv_heads).
+// Both keep the order of additions of one dot() per key and one running sum
+// per output, so results are bit for bit those of the plain loops.
 static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
   const int64_t H = a.H, D = a.D, group = a.H / a.Hkv;
-  const int64_t ldq = H * D, ldk = a.Hkv * D, dv = ceil_div(D, W);
+  const int64_t ldq = H * D, ldk = a.Hkv * D;
   const float* kb = a.k + b * a.Tk * ldk;
   const float* vb = a.v + b * a.Tk * ldk;
   const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
@@ -189,11 +237,11 @@ static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
     }
     float inv[kMaxDecodeHeads];
     for (int64_t h = 0; h < H; h++) inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, a.lse ? a.lse + (b * H + h) * a.Tq + t : nullptr);
-    for (int64_t h = 0; h < H; h++) {
-      const float* ph = sc + h * ld;
-      const float* vh = vb + (h / group) * D;
-      float* oh = o + h * D;
-      if (dv > kDecodeMaxDV) {
+    if (!pv_registers(sc, ld, vb, ldk, H, group, D, limit, o)) {
+      for (int64_t h = 0; h < H; h++) {
+        const float* ph = sc + h * ld;
+        const float* vh = vb + (h / group) * D;
+        float* oh = o + h * D;
         zero_row(oh, D);
         for (int64_t s = 0; s < limit; s++) {
           const float p = ph[s];
@@ -203,24 +251,9 @@ static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
           for (; d + W <= D; d += W) vstore(oh + d, vfma(vp, vload(vh + s * ldk + d), vload(oh + d)));
           if (d < D) vstoren(oh + d, vfma(vp, vloadn(vh + s * ldk + d, D - d), vloadn(oh + d, D - d)), D - d);
         }
-      } else {
-        VF acc[kDecodeMaxDV];
-        for (int64_t c = 0; c < dv; c++) acc[c] = vzero();
-        for (int64_t s = 0; s < limit; s++) {
-          const float p = ph[s];
-          if (p == 0.0f) continue;
-          const VF vp = vset(p);
-          const float* vr = vh + s * ldk;
-          int64_t c = 0;
-          for (; (c + 1) * W <= D; c++) acc[c] = vfma(vp, vload(vr + c * W), acc[c]);
-          if (c < dv) acc[c] = vfma(vp, vloadn(vr + c * W, D - c * W), acc[c]);
-        }
-        int64_t c = 0;
-        for (; (c + 1) * W <= D; c++) vstore(oh + c * W, acc[c]);
-        if (c < dv) vstoren(oh + c * W, acc[c], D - c * W);
       }
-      scale_row(oh, D, inv[h]);
     }
+    for (int64_t h = 0; h < H; h++) scale_row(o + h * D, D, inv[h]);
   }
 }
 
