@@ -24,7 +24,7 @@ import { PAPER_INSTRUCTION, PAPER_SYSTEM_PROMPT, PAPER_TEMPLATE, renderPrompt } 
 import { type HfTokenizer, LlamaModel, loadChatTemplate, loadHfTokenizer, loadModelDir } from "../src/model/index.js";
 import { GvmServer } from "../src/serve/index.js";
 import { parseTrainConfig, type TrainConfig } from "../src/train/config.js";
-import { type EvalRecord, type IterationRecord, type StepRecord, TIMING_FIELDS } from "../src/train/records.js";
+import { type EvalRecord, type IterationRecord, type StepRecord, withoutTiming as untimed } from "../src/train/records.js";
 import { train } from "../src/train/trainer.js";
 import { Logger } from "../src/util/log.js";
 import { Rng } from "../src/util/rng.js";
@@ -101,10 +101,6 @@ function records(runDir: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** A metrics record without the fields that measure time. */
-function untimed(r: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING_FIELDS.includes(k)));
-}
 
 // MATH500 lives beside the repository (../shared/data), not in it.
 describe.skipIf(!existsSync(MATH500))("gvm train on a Hugging Face checkpoint with a math dataset", () => {

@@ -8,18 +8,14 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTrainConfig } from "../src/train/config.js";
-import { type IterationRecord, TIMING_FIELDS } from "../src/train/records.js";
+import type { IterationRecord } from "../src/train/records.js";
 import { train } from "../src/train/trainer.js";
 import { Logger } from "../src/util/log.js";
+import { comparableLog as comparable, GVM_BIN as bin, TSX as tsx } from "./run-files.js";
 import { until } from "./wait.js";
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = join(root, "src", "cli", "bin.ts");
-const tsx = join(root, "node_modules", ".bin", "tsx");
 
 const CONFIG = `
 seed: 3
@@ -32,16 +28,6 @@ eval: { every: 1, k: 2 }
 
 function args(runDir: string, cfg: string): string[] {
   return [bin, "train", "--config", cfg, "--run-dir", runDir, "--quiet"];
-}
-
-/** Metrics without the fields that measure time. */
-function comparable(path: string): unknown[] {
-  const timeKeys = new Set(TIMING_FIELDS);
-  return readFileSync(path, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timeKeys.has(k))));
 }
 
 describe("gvm train: kill -9 and resume", () => {

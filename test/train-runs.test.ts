@@ -7,18 +7,15 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTrainConfig } from "../src/train/config.js";
-import { TIMING_FIELDS } from "../src/train/records.js";
 import { train } from "../src/train/trainer.js";
 import { Logger } from "../src/util/log.js";
 import { gvm } from "./cli-helpers.js";
+import { comparableLog as comparable, GVM_BIN as bin, REPO_ROOT as root } from "./run-files.js";
 import { until } from "./wait.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = join(root, "src", "cli", "bin.ts");
 
 const CONFIG = `
 seed: 5
@@ -34,15 +31,6 @@ function capture(): { log: Logger; lines: string[] } {
   return { log: new Logger({ level: "info", sink: (l) => lines.push(l) }), lines };
 }
 
-/** Metrics without the fields that measure time. */
-function comparable(path: string): unknown[] {
-  const timeKeys = new Set(TIMING_FIELDS);
-  return readFileSync(path, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timeKeys.has(k))));
-}
 
 /** What the issue did to a checkpoint: 4 KB of 0xFF written into model.safetensors. */
 function scribble(path: string): void {

@@ -6,16 +6,11 @@
  * their thresholds for threading.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TIMING_FIELDS } from "../src/train/records.js";
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = join(root, "src", "cli", "bin.ts");
-const tsx = join(root, "node_modules", ".bin", "tsx");
+import { comparableLog, GVM_BIN, TSX } from "./run-files.js";
 
 const CONFIG = `
 seed: 5
@@ -26,15 +21,6 @@ rl: { method: grpo, strategy: uniform, promptsPerIter: 16, budget: 64, stepsPerI
 eval: { every: 1, k: 2 }
 `;
 
-function comparable(path: string): unknown[] {
-  const timing = new Set(TIMING_FIELDS);
-  return readFileSync(path, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timing.has(k))));
-}
-
 describe("gvm train on any thread count", () => {
   it("logs the same metrics on 1 and 3 threads", () => {
     const dir = mkdtempSync(join(tmpdir(), "gvm-threads-"));
@@ -43,9 +29,9 @@ describe("gvm train on any thread count", () => {
     const runs = ["1", "3"].map((threads) => {
       const runDir = join(dir, `t${threads}`);
       const env = { ...process.env, GVM_PROGRESS: "0", GVM_LOG_LEVEL: "warn", GVM_THREADS: threads };
-      const r = spawnSync(tsx, [bin, "train", "--config", cfg, "--run-dir", runDir, "--quiet"], { env, encoding: "utf8" });
+      const r = spawnSync(TSX, [GVM_BIN, "train", "--config", cfg, "--run-dir", runDir, "--quiet"], { env, encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
-      return comparable(join(runDir, "metrics.jsonl"));
+      return comparableLog(join(runDir, "metrics.jsonl"));
     });
     expect(runs[0]?.length).toBeGreaterThan(5);
     expect(runs[1]).toEqual(runs[0]);

@@ -30,18 +30,31 @@ export function validateSampling(p: SamplingParams): void {
  */
 const LOGIT_WINDOW = 40;
 
-/** Samples an index from logits: (V). */
-export function sampleToken(logits: Float32Array, p: SamplingParams, rng: Rng): number {
-  const V = logits.length;
+/** Index of the largest logit, the first on ties; 0 when none exceeds -Infinity (all -Infinity or NaN). */
+function argmax(logits: Float32Array): number {
   let best = 0;
   let max = -Infinity;
-  for (let j = 0; j < V; j++) {
+  for (let j = 0; j < logits.length; j++) {
     const x = logits[j] as number;
     if (x > max) {
       max = x;
       best = j;
     }
   }
+  return best;
+}
+
+/** The largest logit as argmax found it: -Infinity when none exceeds it. */
+function top(logits: Float32Array, best: number): number {
+  const x = logits[best] as number;
+  return x > -Infinity ? x : -Infinity;
+}
+
+/** Samples an index from logits: (V). */
+export function sampleToken(logits: Float32Array, p: SamplingParams, rng: Rng): number {
+  const V = logits.length;
+  const best = argmax(logits);
+  const max = top(logits, best);
   if (p.temperature === 0 || max === -Infinity) return best;
   const inv = 1 / p.temperature;
   const limit = max - LOGIT_WINDOW * p.temperature;
@@ -112,15 +125,8 @@ export function sampleWithLogprob(logits: Float32Array, p: SamplingParams, rng: 
     const id = sampleToken(logits, p, rng);
     return { id, logprob: logSoftmaxAt(logits, id, p.temperature === 0 ? 1 : p.temperature) };
   }
-  let best = 0;
-  let max = -Infinity;
-  for (let j = 0; j < V; j++) {
-    const x = logits[j] as number;
-    if (x > max) {
-      max = x;
-      best = j;
-    }
-  }
+  const best = argmax(logits);
+  const max = top(logits, best);
   if (max === -Infinity) return { id: best, logprob: Number.NaN };
   if (expScratch.length < V) expScratch = new Float64Array(V);
   const e = expScratch;

@@ -33,13 +33,7 @@ export class BufferPool {
 
   /** A buffer of length n with unspecified contents. */
   alloc(n: number): Float32Array {
-    const list = this.free.get(n);
-    const buf = list?.pop();
-    if (buf) {
-      this.pooledFloats -= n;
-      return buf;
-    }
-    return new Float32Array(n);
+    return this.take(n) ?? new Float32Array(n);
   }
 
   /**
@@ -49,19 +43,20 @@ export class BufferPool {
    * KV cache means inside every decode step until it is full.
    */
   allocMapped(n: number): Float32Array {
-    const list = this.free.get(n);
-    const buf = list?.pop();
-    if (buf) {
-      this.pooledFloats -= n;
-      return buf;
-    }
-    return new Float32Array(n).fill(0);
+    return this.take(n) ?? new Float32Array(n).fill(0);
   }
 
   /** A buffer of length n filled with zeros. */
   zeros(n: number): Float32Array {
     const buf = this.alloc(n);
     buf.fill(0);
+    return buf;
+  }
+
+  /** A pooled buffer of length n, if one is free. */
+  private take(n: number): Float32Array | undefined {
+    const buf = this.free.get(n)?.pop();
+    if (buf) this.pooledFloats -= n;
     return buf;
   }
 

@@ -12,6 +12,11 @@
  */
 export const TIMING_FIELDS: readonly string[] = ["wallclock", "tokensPerSec", "time", "cpu"];
 
+/** A record without its TIMING_FIELDS. */
+export function withoutTiming(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => !TIMING_FIELDS.includes(k)));
+}
+
 /** First line of every run: what was run. */
 export interface RunRecord {
   kind: "run";

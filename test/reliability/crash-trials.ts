@@ -16,8 +16,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TIMING_FIELDS } from "../../src/train/records.js";
 import { Rng } from "../../src/util/rng.js";
+import { comparableLog as comparable } from "../run-files.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHILD = join(ROOT, "test", "reliability", "train-child.ts");
@@ -98,16 +98,6 @@ function lastPhase(phaseFile: string): string {
   return lines[lines.length - 1] ?? "startup";
 }
 
-/** Records of a JSONL log without the fields that measure time. */
-function comparable(path: string): unknown[] {
-  const timeKeys = new Set(TIMING_FIELDS);
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timeKeys.has(k))));
-}
 
 function finalWeights(runDir: string): string {
   const ck = join(runDir, "checkpoints");
