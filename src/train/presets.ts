@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { ConfigError } from "../util/errors.js";
-import { checkTrainConfig, type Method, parseTrainConfig, type TrainConfig } from "./config.js";
+import { type Method, parseTrainConfig, type TrainConfig } from "./config.js";
 
 export type Regime = "natural" | "paper-like";
 export const REGIMES: readonly Regime[] = ["natural", "paper-like"];
@@ -62,5 +62,5 @@ export function experimentConfig(x: ExperimentChoice): TrainConfig {
     raw[section] = { ...(raw[section] ?? {}), [field]: value };
   }
   const config = { ...raw, seed: x.seed, runDir: join(x.out, x.regime, `${x.method}-${x.strategy}-s${x.seed}`), label: `${x.method}/${x.strategy}` };
-  return checkTrainConfig(parseTrainConfig(config, "experiment preset"), "experiment preset");
+  return parseTrainConfig(config, "experiment preset");
 }
