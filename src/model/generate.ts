@@ -40,68 +40,158 @@ export interface Generation {
 }
 
 export function generate(model: LlamaModel, prompts: readonly (readonly number[])[], o: GenerateOptions): Generation {
-  validateSampling(o);
-  const B = prompts.length;
-  if (B === 0) return { tokens: [], logprobs: [], finish: [] };
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new ModelError(`generate: maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
-  const lens = prompts.map((p) => p.length);
-  const P = Math.max(...lens);
-  if (Math.min(...lens) === 0) throw new ModelError(`generate: prompt ${lens.indexOf(0)} is empty; start it with a BOS token`);
-  if (P + o.maxNewTokens > model.config.maxPositions) throw new ModelError(`generate: prompt length ${P} + maxNewTokens ${o.maxNewTokens} exceeds max_position_embeddings ${model.config.maxPositions}`);
-  const rngs = typeof o.rngs === "number" ? prompts.map((_, i) => new Rng(((o.rngs as number) + i) >>> 0)) : o.rngs;
-  if (rngs.length !== B) throw new ModelError(`generate: ${rngs.length} random streams for ${B} prompts`);
-  const stop = new Set(o.stopIds);
-  const tokens: number[][] = prompts.map(() => []);
-  const logprobs: number[][] = prompts.map(() => []);
-  const finish: FinishReason[] = prompts.map(() => "length");
-  const done = new Uint8Array(B);
-  if (o.maxNewTokens === 0) return { tokens, logprobs, finish };
-
-  const V = model.config.vocabSize;
-  const decoder = new Decoder(model, B, P + o.maxNewTokens);
-  const ids = new Int32Array(B * P).fill(o.padId);
-  const positions = new Int32Array(B * P);
-  const mask = new Uint8Array(B * P);
-  for (let b = 0; b < B; b++) {
-    const p = prompts[b] as readonly number[];
-    const pad = P - p.length;
-    for (let t = 0; t < p.length; t++) {
-      ids[b * P + pad + t] = p[t] as number;
-      positions[b * P + pad + t] = t;
-      mask[b * P + pad + t] = 1;
-    }
-  }
+  const loop = new SamplingLoop(model, prompts, o);
   try {
-    const step = new Int32Array(B);
-    const stepPos = new Int32Array(B);
-    let running = B;
-    let logits = decoder.prefill(ids, P, positions, mask);
-    for (let s = 0; s < o.maxNewTokens && running > 0; s++) {
-      for (let b = 0; b < B; b++) {
-        if (done[b]) {
-          step[b] = o.padId;
-          continue;
-        }
-        const row = logits.subarray(b * V, (b + 1) * V);
-        const { id, logprob } = sampleWithLogprob(row, o, rngs[b] as Rng);
-        (tokens[b] as number[]).push(id);
-        (logprobs[b] as number[]).push(logprob);
-        step[b] = id;
-        if (stop.has(id) || (o.shouldStop?.(b, tokens[b] as number[]) ?? false)) {
-          done[b] = 1;
-          finish[b] = "stop";
-          running--;
-        }
-        stepPos[b] = (lens[b] as number) + s;
-      }
-      o.onStep?.(s + 1, running);
-      if (running === 0 || s + 1 === o.maxNewTokens) break;
-      logits = decoder.step(step, stepPos);
+    for (let s = 1; loop.draw().length > 0; s++) {
+      o.onStep?.(s, loop.running);
+      if (loop.finished) break;
+      loop.advance();
     }
   } finally {
-    decoder.dispose();
+    loop.dispose();
   }
-  return { tokens, logprobs, finish };
+  return { tokens: loop.tokens, logprobs: loop.logprobs, finish: loop.finish };
+}
+
+/** One row's token from one step of a SamplingLoop. */
+export interface RowDraw {
+  row: number;
+  id: number;
+  /** Its log-probability under softmax(logits / temperature) (temperature 1 when greedy). */
+  logprob: number;
+}
+
+/**
+ * Sampling step by step over a batch of prompts: one prefill over the
+ * left-padded prompts, then per step a draw for every running row, the
+ * stop rules, and a decode step for the next position. `generate` runs it
+ * to the end in one go; the server runs it a step at a time, yielding to
+ * the event loop in between, so both make exactly the same choices.
+ */
+export class SamplingLoop {
+  /** Generated ids per row (prompt excluded; the stop id included when hit). */
+  readonly tokens: number[][];
+  /** Behaviour-policy log-probability of each generated token. */
+  readonly logprobs: number[][];
+  readonly finish: FinishReason[];
+  private readonly B: number;
+  private readonly V: number;
+  private readonly lens: number[];
+  private readonly rngs: readonly Rng[];
+  private readonly stop: Set<number>;
+  private readonly done: Uint8Array;
+  private readonly next: Int32Array;
+  private readonly nextPos: Int32Array;
+  private readonly decoder: Decoder | null;
+  private logits: Float32Array | null = null;
+  private steps = 0;
+  private alive: number;
+
+  constructor(
+    model: LlamaModel,
+    prompts: readonly (readonly number[])[],
+    private readonly o: Omit<GenerateOptions, "onStep">,
+  ) {
+    validateSampling(o);
+    const B = prompts.length;
+    this.lens = prompts.map((p) => p.length);
+    const P = B === 0 ? 0 : Math.max(...this.lens);
+    if (B > 0) {
+      if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new ModelError(`generate: maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
+      if (Math.min(...this.lens) === 0) throw new ModelError(`generate: prompt ${this.lens.indexOf(0)} is empty; start it with a BOS token`);
+      if (P + o.maxNewTokens > model.config.maxPositions) throw new ModelError(`generate: prompt length ${P} + maxNewTokens ${o.maxNewTokens} exceeds max_position_embeddings ${model.config.maxPositions}`);
+    }
+    this.rngs = typeof o.rngs === "number" ? prompts.map((_, i) => new Rng(((o.rngs as number) + i) >>> 0)) : o.rngs;
+    if (B > 0 && this.rngs.length !== B) throw new ModelError(`generate: ${this.rngs.length} random streams for ${B} prompts`);
+    this.B = B;
+    this.V = model.config.vocabSize;
+    this.stop = new Set(o.stopIds);
+    this.tokens = prompts.map(() => []);
+    this.logprobs = prompts.map(() => []);
+    this.finish = prompts.map(() => "length");
+    this.done = new Uint8Array(B);
+    this.next = new Int32Array(B);
+    this.nextPos = new Int32Array(B);
+    this.alive = B;
+    this.decoder = B === 0 || o.maxNewTokens === 0 ? null : new Decoder(model, B, P + o.maxNewTokens);
+    if (!this.decoder) return;
+    const ids = new Int32Array(B * P).fill(o.padId);
+    const positions = new Int32Array(B * P);
+    const mask = new Uint8Array(B * P);
+    for (let b = 0; b < B; b++) {
+      const p = prompts[b] as readonly number[];
+      const pad = P - p.length;
+      for (let t = 0; t < p.length; t++) {
+        ids[b * P + pad + t] = p[t] as number;
+        positions[b * P + pad + t] = t;
+        mask[b * P + pad + t] = 1;
+      }
+    }
+    try {
+      this.logits = this.decoder.prefill(ids, P, positions, mask);
+    } catch (err) {
+      this.decoder.dispose();
+      throw err;
+    }
+  }
+
+  /** Rows still generating. */
+  get running(): number {
+    return this.alive;
+  }
+
+  /** No row draws again: all stopped, or the last position was drawn. */
+  get finished(): boolean {
+    return this.alive === 0 || this.steps >= this.o.maxNewTokens;
+  }
+
+  /**
+   * Draws the next token of every running row from the current logits and
+   * applies the stop rules; `inspect` sees each row's logits (V) with its
+   * draw (the server reads alternatives there). Returns the draws, none
+   * once finished.
+   */
+  draw(inspect?: (d: RowDraw, logits: Float32Array) => void): RowDraw[] {
+    const logits = this.logits;
+    if (logits === null || this.finished) return [];
+    this.logits = null;
+    const out: RowDraw[] = [];
+    const s = this.steps++;
+    for (let b = 0; b < this.B; b++) {
+      if (this.done[b]) {
+        this.next[b] = this.o.padId;
+        continue;
+      }
+      const row = logits.subarray(b * this.V, (b + 1) * this.V);
+      const { id, logprob } = sampleWithLogprob(row, this.o, this.rngs[b] as Rng);
+      const toks = this.tokens[b] as number[];
+      toks.push(id);
+      (this.logprobs[b] as number[]).push(logprob);
+      const d = { row: b, id, logprob };
+      inspect?.(d, row);
+      out.push(d);
+      this.next[b] = id;
+      if (this.stop.has(id) || (this.o.shouldStop?.(b, toks) ?? false)) {
+        this.done[b] = 1;
+        this.finish[b] = "stop";
+        this.alive--;
+      }
+      this.nextPos[b] = (this.lens[b] as number) + s;
+    }
+    return out;
+  }
+
+  /** Runs the decode step that gives the logits of the next draw. */
+  advance(): void {
+    if (this.decoder === null || this.finished) throw new ModelError("SamplingLoop: advance() after the last draw");
+    if (this.logits !== null) throw new ModelError("SamplingLoop: advance() before draw()");
+    this.logits = this.decoder.step(this.next, this.nextPos);
+  }
+
+  /** Hands the KV cache back; call once done with the loop. */
+  dispose(): void {
+    this.decoder?.dispose();
+  }
 }
 
 /**

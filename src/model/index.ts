@@ -3,7 +3,7 @@ export { parseModelConfig, configJson, ModelConfigError, type ModelConfig, type 
 export { ModelError } from "./errors.js";
 export { LlamaModel, parameterShapes, type ForwardOptions } from "./llama.js";
 export { KVCache } from "./kvcache.js";
-export { Decoder, generate, type GenerateOptions, type Generation, type FinishReason } from "./generate.js";
+export { Decoder, generate, SamplingLoop, type GenerateOptions, type Generation, type FinishReason, type RowDraw } from "./generate.js";
 export { sampleToken, validateSampling, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
 export { saveCheckpoint, loadModel, loadConfig, loadOptimizerState, verifyCheckpointFiles, CheckpointError, type SaveOptions } from "./checkpoint.js";
 export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./safetensors.js";

@@ -3,7 +3,7 @@ import * as T from "../tensor/index.js";
 import { gradcheck } from "../tensor/gradcheck.js";
 import { Rng } from "../util/rng.js";
 import { type ModelConfig, parseModelConfig } from "./config.js";
-import { generate } from "./generate.js";
+import { generate, SamplingLoop } from "./generate.js";
 import { KVCache } from "./kvcache.js";
 import { LlamaModel } from "./llama.js";
 
@@ -160,6 +160,25 @@ describe("generate", () => {
     const cache = new KVCache(c, 1, 4);
     cache.dispose();
     expect(() => cache.write(0, new Float32Array(c.numKvHeads * c.headDim), new Float32Array(c.numKvHeads * c.headDim), 1)).toThrow(/used after dispose/);
+  });
+
+  it("SamplingLoop, stepped by hand, gives generate's result and refuses steps out of turn", () => {
+    const whole = generate(model, prompts, { ...base, rngs: 7 });
+    const loop = new SamplingLoop(model, prompts, { ...base, rngs: 7 });
+    expect(() => loop.advance()).toThrow(/advance\(\) before draw\(\)/);
+    let draws = 0;
+    for (;;) {
+      draws += loop.draw().length;
+      if (loop.finished) break;
+      loop.advance();
+    }
+    loop.dispose();
+    expect(loop.tokens).toEqual(whole.tokens);
+    expect(loop.logprobs).toEqual(whole.logprobs);
+    expect(loop.finish).toEqual(whole.finish);
+    expect(draws).toBe(whole.tokens.reduce((n, t) => n + t.length, 0));
+    expect(loop.draw()).toEqual([]);
+    expect(() => loop.advance()).toThrow(/after the last draw/);
   });
 
   it("gives a row the same sample whatever its batch-mates", () => {

@@ -3,16 +3,16 @@
  * step, yielding to the event loop between steps so responses stream and
  * other connections are served while a long generation runs.
  *
- * It makes exactly the choices LocalSampler (generate) makes: response j
- * of a request with seed s draws from Rng.derive(s, j), tokens come from
- * sampleToken under the same settings, log-probs are those of
- * softmax(logits / temperature) (temperature 1 when greedy), stop ids end a
- * row with the id kept, and a stop string is matched on the decoded tail of
- * the last 64 tokens. A request served here and the same request sampled
- * in-process give the same tokens.
+ * It runs generate's own SamplingLoop, so it makes exactly the choices
+ * LocalSampler makes: response j of a request with seed s draws from
+ * Rng.derive(s, j), log-probs are those of softmax(logits / temperature)
+ * (temperature 1 when greedy), stop ids end a row with the id kept, and a
+ * stop string is matched on the decoded tail of the last 64 tokens. A
+ * request served here and the same request sampled in-process give the
+ * same tokens and log-probs.
  */
 import { setImmediate as tick } from "node:timers/promises";
-import { Decoder, type FinishReason, type LlamaModel, sampleToken, type Tokenizer } from "../model/index.js";
+import { type FinishReason, type LlamaModel, SamplingLoop, type Tokenizer } from "../model/index.js";
 import { Rng } from "../util/rng.js";
 
 export interface GenerationJob {
@@ -50,11 +50,6 @@ export interface JobResult {
 /** Runs one job; onStep receives each step's new tokens. `cancelled` is polled between steps. */
 export async function runJob(model: LlamaModel, tokenizer: Tokenizer, job: GenerationJob, onStep: (events: TokenEvent[]) => void, cancelled: () => boolean): Promise<JobResult> {
   const B = job.n;
-  const P = job.prompt.length;
-  const V = model.config.vocabSize;
-  const params = { temperature: job.temperature, topP: job.topP, topK: job.topK };
-  const rngs = Array.from({ length: B }, (_, j) => Rng.derive(job.seed, j));
-  const stopIds = new Set(tokenizer.eosIds);
   const res: JobResult = {
     tokens: Array.from({ length: B }, () => []),
     logprobs: Array.from({ length: B }, () => []),
@@ -63,87 +58,65 @@ export async function runJob(model: LlamaModel, tokenizer: Tokenizer, job: Gener
     stopIndex: new Array<number>(B).fill(-1),
   };
   if (job.maxTokens === 0) return res;
-  const decoder = new Decoder(model, B, P + job.maxTokens);
-  const ids = new Int32Array(B * P);
-  const positions = new Int32Array(B * P);
-  const mask = new Uint8Array(B * P).fill(1);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < P; t++) {
-      ids[b * P + t] = job.prompt[t] as number;
-      positions[b * P + t] = t;
-    }
-  }
+  const loop = new SamplingLoop(
+    model,
+    Array.from({ length: B }, () => job.prompt),
+    {
+      temperature: job.temperature,
+      topP: job.topP,
+      topK: job.topK,
+      maxNewTokens: job.maxTokens,
+      stopIds: tokenizer.eosIds,
+      padId: tokenizer.padId,
+      rngs: Array.from({ length: B }, (_, j) => Rng.derive(job.seed, j)),
+      shouldStop:
+        job.stop.length === 0
+          ? undefined
+          : (row, toks) => {
+              const tail = tokenizer.decode(toks.slice(-64));
+              const k = job.stop.findIndex((str) => str.length > 0 && tail.endsWith(str));
+              if (k >= 0) res.stopIndex[row] = k;
+              return k >= 0;
+            },
+    },
+  );
+  const temperature = job.temperature === 0 ? 1 : job.temperature;
   try {
-    const done = new Uint8Array(B);
-    const step = new Int32Array(B);
-    const stepPos = new Int32Array(B);
-    let running = B;
-    let logits = decoder.prefill(ids, P, positions, mask);
-    for (let s = 0; s < job.maxTokens && running > 0; s++) {
+    for (;;) {
       const events: TokenEvent[] = [];
-      for (let b = 0; b < B; b++) {
-        if (done[b]) {
-          step[b] = tokenizer.padId;
-          continue;
-        }
-        const row = logits.subarray(b * V, (b + 1) * V);
-        const id = sampleToken(row, params, rngs[b] as Rng);
-        const lp = logSoftmaxAt(row, job.temperature === 0 ? 1 : job.temperature, id, job.topLogprobs);
-        const toks = res.tokens[b] as number[];
-        toks.push(id);
-        (res.logprobs[b] as number[]).push(lp.logprob);
-        (res.top[b] as Array<Array<[number, number]>>).push(lp.top);
-        events.push({ row: b, id, logprob: lp.logprob, top: lp.top });
-        step[b] = id;
-        let stopped = stopIds.has(id);
-        if (!stopped && job.stop.length > 0) {
-          const tail = tokenizer.decode(toks.slice(-64));
-          const k = job.stop.findIndex((str) => str.length > 0 && tail.endsWith(str));
-          if (k >= 0) {
-            stopped = true;
-            res.stopIndex[b] = k;
-          }
-        }
-        if (stopped) {
-          done[b] = 1;
-          res.finish[b] = "stop";
-          running--;
-        }
-        stepPos[b] = P + s;
-      }
+      loop.draw((d, logits) => {
+        const top = job.topLogprobs > 0 ? topLogprobs(logits, temperature, job.topLogprobs) : [];
+        (res.top[d.row] as Array<Array<[number, number]>>).push(top);
+        events.push({ row: d.row, id: d.id, logprob: d.logprob, top });
+      });
       onStep(events);
-      if (running === 0 || s + 1 === job.maxTokens) break;
+      if (loop.finished) break;
       await tick();
       if (cancelled()) break;
-      logits = decoder.step(step, stepPos);
+      loop.advance();
     }
   } finally {
-    decoder.dispose();
+    loop.dispose();
   }
-  return res;
+  return { ...res, tokens: loop.tokens, logprobs: loop.logprobs, finish: loop.finish };
 }
 
-/** log softmax(row / temperature) at id, and the k best entries (in double, as generate computes it). */
-function logSoftmaxAt(row: Float32Array, temperature: number, id: number, k: number): { logprob: number; top: Array<[number, number]> } {
+/** The k most likely entries of log softmax(row / temperature), best first, ties to the lower id. */
+function topLogprobs(row: Float32Array, temperature: number, k: number): Array<[number, number]> {
   let max = -Infinity;
   for (let j = 0; j < row.length; j++) if ((row[j] as number) > max) max = row[j] as number;
   let sum = 0;
   for (let j = 0; j < row.length; j++) sum += Math.exp(((row[j] as number) - max) / temperature);
   const lse = Math.log(sum);
-  const at = (j: number) => ((row[j] as number) - max) / temperature - lse;
-  const top: Array<[number, number]> = [];
-  if (k > 0) {
-    const best: number[] = [];
-    for (let j = 0; j < row.length; j++) {
-      if (best.length < k || (row[j] as number) > (row[best[best.length - 1] as number] as number)) {
-        best.push(j);
-        best.sort((x, y) => (row[y] as number) - (row[x] as number) || x - y);
-        if (best.length > k) best.pop();
-      }
+  const best: number[] = [];
+  for (let j = 0; j < row.length; j++) {
+    if (best.length < k || (row[j] as number) > (row[best[best.length - 1] as number] as number)) {
+      best.push(j);
+      best.sort((x, y) => (row[y] as number) - (row[x] as number) || x - y);
+      if (best.length > k) best.pop();
     }
-    for (const j of best) top.push([j, at(j)]);
   }
-  return { logprob: at(id), top };
+  return best.map((j) => [j, ((row[j] as number) - max) / temperature - lse]);
 }
 
 /**
