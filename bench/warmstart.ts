@@ -12,7 +12,8 @@
  */
 import { parseArgs } from "node:util";
 import { summarizeSet } from "../src/eval/index.js";
-import { ByteTokenizer, LocalSampler, type LlamaModel, packSequences, type PromptResponse, type SampledResponse } from "../src/model/index.js";
+import { ByteTokenizer, type LlamaModel, packSequences, type PromptResponse } from "../src/model/index.js";
+import { LocalSampler, type SampledResponse } from "../src/rollout/index.js";
 import * as T from "../src/tensor/index.js";
 import { experimentConfig, REGIMES, type Regime } from "../src/train/presets.js";
 import { suitePromptSource } from "../src/train/prompts.js";

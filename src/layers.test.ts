@@ -13,6 +13,7 @@ const RANK: Record<string, number> = {
   kernels: 1,
   tensor: 2,
   model: 3,
+  rollout: 3,
   verify: 4,
   tasks: 4,
   data: 4,
@@ -28,7 +29,7 @@ const RANK: Record<string, number> = {
 };
 
 /** Sibling edges that are allowed, as "from->to". */
-const ALLOWED = new Set<string>(["tasks->verify", "cli->serve", "cli->dashboard", "dashboard->serve"]);
+const ALLOWED = new Set<string>(["rollout->model", "tasks->verify", "cli->serve", "cli->dashboard", "dashboard->serve"]);
 
 const root = dirname(fileURLToPath(import.meta.url));
 

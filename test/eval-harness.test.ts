@@ -15,7 +15,8 @@ import {
   runEval,
   suiteSet,
 } from "../src/eval/index.js";
-import { ByteTokenizer, LocalSampler, type Sampler } from "../src/model/index.js";
+import { ByteTokenizer } from "../src/model/index.js";
+import { LocalSampler, type Sampler } from "../src/rollout/index.js";
 import { ConfigError, DataError } from "../src/util/errors.js";
 import { Logger } from "../src/util/log.js";
 import { trainTinyModel } from "./eval-helpers.js";

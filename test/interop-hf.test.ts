@@ -9,19 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_FORMATS, PAPER_TEMPLATE, renderPrompt } from "../src/eval/index.js";
-import {
-  ChatTemplate,
-  HfTokenizer,
-  loadChatTemplate,
-  loadHfTokenizer,
-  loadModelDir,
-  loadTokenizerDir,
-  LocalSampler,
-  perSampleGradNorms,
-  readSafetensors,
-  saveModelDir,
-  type LlamaModel,
-} from "../src/model/index.js";
+import { ChatTemplate, HfTokenizer, loadChatTemplate, loadHfTokenizer, loadModelDir, loadTokenizerDir, perSampleGradNorms, readSafetensors, saveModelDir, type LlamaModel } from "../src/model/index.js";
+import { LocalSampler } from "../src/rollout/index.js";
 import * as T from "../src/tensor/index.js";
 import { copyQwenTokenizer, llamaConfig, maxRelGap, QWEN_TOKENIZER_DIR, qwen2Config, randomModel, writeHfDir } from "./interop-helpers.js";
 

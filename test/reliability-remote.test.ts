@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RemoteSampler, type SamplerOptions } from "../src/model/index.js";
+import { RemoteSampler, type SamplerOptions } from "../src/rollout/index.js";
 import { Logger } from "../src/util/log.js";
 import { checkResults, FAULTS, flakyRequests, startFlakyServer } from "./reliability/flaky-server.js";
 import { killedSampler } from "./reliability/remote-trials.js";

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHAT_FORMATS } from "../src/eval/index.js";
-import { loadModelDir, LocalSampler, type ModelDir } from "../src/model/index.js";
+import { loadModelDir, type ModelDir } from "../src/model/index.js";
+import { LocalSampler } from "../src/rollout/index.js";
 import { GvmServer } from "../src/serve/index.js";
 import { llamaConfig, qwen2Config, randomModel, writeHfDir } from "./interop-helpers.js";
 

@@ -27,7 +27,8 @@ import {
   runEval,
   suiteSet,
 } from "../eval/index.js";
-import { loadModelDir, LocalSampler, type Sampler } from "../model/index.js";
+import { loadModelDir } from "../model/index.js";
+import { LocalSampler, type Sampler } from "../rollout/index.js";
 import { loadConfig } from "../util/config.js";
 import { ConfigError } from "../util/errors.js";
 import { VerifierPool } from "../verify/index.js";

@@ -8,7 +8,8 @@
  * evaluation produces exactly the records an uninterrupted one would.
  * Problems are taken in order of prompt length so batches pad little.
  */
-import type { FinishReason, Sampler, SamplerOptions } from "../model/index.js";
+import type { FinishReason } from "../model/index.js";
+import type { Sampler, SamplerOptions } from "../rollout/index.js";
 import { errorMessage, GvmError } from "../util/errors.js";
 import type { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";

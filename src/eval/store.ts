@@ -13,7 +13,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Sampler } from "../model/index.js";
+import type { Sampler } from "../rollout/index.js";
 import { atomicWrite } from "../util/atomic.js";
 import { ConfigError, DataError, describe, errorMessage } from "../util/errors.js";
 import { parseJsonl } from "../util/jsonl.js";

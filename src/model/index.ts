@@ -8,9 +8,6 @@ export { sampleToken, validateSampling, DEFAULT_SAMPLING, type SamplingParams } 
 export { saveCheckpoint, loadModel, loadConfig, loadOptimizerState, verifyCheckpointFiles, CheckpointError, type SaveOptions } from "./checkpoint.js";
 export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./safetensors.js";
 export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";
-export { LocalSampler, type Sampler, type SamplerOptions, type SamplingRequest, type SampledResponse, type LocalSamplerOptions } from "./sampler.js";
 export { packSequences, type PackedBatch, type PromptResponse } from "./batch.js";
 export { perSampleGradNorms, subsetParams, GRAD_SUBSETS, type GradSubset, type GradNormOptions } from "./gradnorms.js";
 export * from "./hf/index.js";
-export { RemoteSampler, RemoteSamplerError, chunkSeed, type RemoteApi, type RemoteSamplerOptions } from "./remote.js";
-export { ResponseCache, ResponseCacheError, cacheKey, type CacheSettings } from "./remote-cache.js";

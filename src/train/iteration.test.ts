@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ByteTokenizer, LlamaModel, LocalSampler, parseModelConfig, type Sampler } from "../model/index.js";
+import { ByteTokenizer, LlamaModel, parseModelConfig } from "../model/index.js";
+import { LocalSampler, type Sampler } from "../rollout/index.js";
 import * as T from "../tensor/index.js";
 import { Rng } from "../util/rng.js";
 import { parseTrainConfig } from "./config.js";

@@ -12,7 +12,8 @@
  * included, and the time of each part is measured.
  */
 import { type AllocationResult, checkRoundRequest, getStrategy, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
-import { type LlamaModel, perSampleGradNorms, type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../model/index.js";
+import { type LlamaModel, perSampleGradNorms } from "../model/index.js";
+import { type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../rollout/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
 import type { ClipConfig } from "../rl/losses.js";
 import type * as T from "../tensor/index.js";

@@ -9,20 +9,8 @@
  */
 import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
-import {
-  ByteTokenizer,
-  type ChatTemplate,
-  type LlamaModel,
-  LocalSampler,
-  loadModel,
-  loadTokenizerDir,
-  RemoteSampler,
-  type Sampler,
-  saveCheckpoint,
-  saveModelDir,
-  type Tokenizer,
-  type TokenizerDir,
-} from "../model/index.js";
+import { ByteTokenizer, type ChatTemplate, type LlamaModel, loadModel, loadTokenizerDir, saveCheckpoint, saveModelDir, type Tokenizer, type TokenizerDir } from "../model/index.js";
+import { LocalSampler, RemoteSampler, type Sampler } from "../rollout/index.js";
 import type { TaskSuite } from "../tasks/index.js";
 import type { AdamWState } from "../tensor/index.js";
 import { ConfigError, GvmError } from "../util/errors.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ByteTokenizer, LlamaModel, LocalSampler, parseModelConfig } from "../model/index.js";
+import { ByteTokenizer, LlamaModel, parseModelConfig } from "../model/index.js";
+import { LocalSampler } from "../rollout/index.js";
 import { Rng } from "../util/rng.js";
 import { responseLogprobs } from "./scoring.js";
 

@@ -7,7 +7,7 @@
  * exact match, or a dataset's paper template and the math verifier.
  */
 import { evaluateProblems, type ProblemRecord, summarizeSet } from "../eval/index.js";
-import type { Sampler } from "../model/index.js";
+import type { Sampler } from "../rollout/index.js";
 import type { ProgressBar } from "../util/progress.js";
 import type { TestSet } from "./prompts.js";
 

@@ -18,7 +18,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Socket } from "node:net";
-import { chunkSeed } from "../../src/model/index.js";
+import { chunkSeed } from "../../src/rollout/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 export const FAULTS = ["500", "429", "timeout", "truncated", "garbage", "reset"] as const;

@@ -9,7 +9,7 @@
  * Usage: node --import tsx test/reliability/sampler-child.ts URL CACHE OUT COUNT
  */
 import { renameSync, writeFileSync } from "node:fs";
-import { RemoteSampler } from "../../src/model/index.js";
+import { RemoteSampler } from "../../src/rollout/index.js";
 import { Logger } from "../../src/util/log.js";
 import { flakyRequests } from "./flaky-server.js";
 

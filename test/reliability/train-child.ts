@@ -18,7 +18,8 @@ import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { basename } from "node:path";
 import { main } from "../../src/cli/main.js";
-import { LlamaModel, LocalSampler } from "../../src/model/index.js";
+import { LlamaModel } from "../../src/model/index.js";
+import { LocalSampler } from "../../src/rollout/index.js";
 import * as T from "../../src/tensor/index.js";
 
 const PHASES = ["sampling", "scoring", "gradnorms", "update", "checkpoint-write", "checkpoint-rename", "eval", "mark-latest"] as const;

@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../util/rng.js";
-import { parseModelConfig } from "./config.js";
-import { LlamaModel } from "./llama.js";
+import { ByteTokenizer, LlamaModel, parseModelConfig } from "../model/index.js";
 import { LocalSampler } from "./sampler.js";
-import { ByteTokenizer } from "./tokenizer.js";
 
 describe("LocalSampler", () => {
   const tok = new ByteTokenizer();

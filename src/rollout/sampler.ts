@@ -9,11 +9,7 @@
  * the same seeds give the same samples (common random numbers across runs).
  */
 import { Rng } from "../util/rng.js";
-import { ModelError } from "./errors.js";
-import { type FinishReason, generate } from "./generate.js";
-import type { LlamaModel } from "./llama.js";
-import { validateSampling } from "./sampling.js";
-import type { Tokenizer } from "./tokenizer.js";
+import { type FinishReason, generate, type LlamaModel, ModelError, type Tokenizer, validateSampling } from "../model/index.js";
 
 export interface SamplingRequest {
   /** Prompt text, already in its final template. */

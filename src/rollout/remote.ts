@@ -19,12 +19,9 @@
  */
 import { defaultLogger, type Logger } from "../util/log.js";
 import { Rng } from "../util/rng.js";
-import { ModelError } from "./errors.js";
-import type { FinishReason } from "./generate.js";
+import { type FinishReason, ModelError, type Tokenizer, validateSampling } from "../model/index.js";
 import { type CacheSettings, cacheKey, ResponseCache } from "./remote-cache.js";
 import type { SampledResponse, Sampler, SamplerOptions, SamplingRequest } from "./sampler.js";
-import { validateSampling } from "./sampling.js";
-import type { Tokenizer } from "./tokenizer.js";
 
 export class RemoteSamplerError extends ModelError {}
 

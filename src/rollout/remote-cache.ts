@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { atomicWrite } from "../util/atomic.js";
 import { parseJsonl } from "../util/jsonl.js";
 import { defaultLogger, type Logger } from "../util/log.js";
-import { ModelError } from "./errors.js";
+import { ModelError } from "../model/index.js";
 import type { SampledResponse } from "./sampler.js";
 
 export class ResponseCacheError extends ModelError {}
