@@ -8,10 +8,12 @@ import { BENCHMARK_NAMES, CHAT_FORMAT_NAMES, GOLD_RULES, type GoldRule, PAPER_IN
 import { GRAD_SUBSETS, type GradSubset } from "../model/index.js";
 import { AGG_MODES, type AggMode, KL_ESTIMATORS, type KlEstimator } from "../rl/losses.js";
 import { isStrategyName, STRATEGY_NAMES } from "../gvm/index.js";
+import { LEARNER_NAMES, type LearnerName } from "../rl/learners.js";
 import { loadConfig, validateConfig } from "../util/config.js";
 import { ConfigError } from "../util/errors.js";
 
-export type Method = "raft" | "raftpp" | "grpo";
+/** The learner (rl/learners.ts). */
+export type Method = LearnerName;
 
 /**
  * The allocation strategy of `gvm train` and `gvm demo` when none is named:
@@ -19,7 +21,7 @@ export type Method = "raft" | "raftpp" | "grpo";
  * pass; docs/training.md gives the measurements behind the choice.
  */
 export const RL_DEFAULT_STRATEGY = "gvm-ponly";
-export const METHODS: readonly Method[] = ["raft", "raftpp", "grpo"];
+export const METHODS: readonly Method[] = LEARNER_NAMES;
 
 const int = (min: number) => z.number().int().min(min);
 
@@ -77,7 +79,7 @@ export const warmStartSchema = z
 export const rlSchema = z
   .object({
     /** Learner: raft (vanilla loss on accepted), raftpp (clipped ratio), grpo (group advantages + clipped ratio). */
-    method: z.enum(["raft", "raftpp", "grpo"]).default("raftpp"),
+    method: z.enum(LEARNER_NAMES as [LearnerName, ...LearnerName[]]).default("raftpp"),
     /** Allocation strategy from the gvm registry (default RL_DEFAULT_STRATEGY). */
     strategy: z.string().default(RL_DEFAULT_STRATEGY),
     /** Options passed to the strategy (validated by it). */

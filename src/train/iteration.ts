@@ -15,11 +15,12 @@ import { type AllocationResult, checkRoundRequest, getStrategy, type OnlinePromp
 import { type LlamaModel, perSampleGradNorms } from "../model/index.js";
 import { type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../rollout/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
+import { LEARNERS } from "../rl/learners.js";
 import type { ClipConfig } from "../rl/losses.js";
 import type * as T from "../tensor/index.js";
 import { GvmError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import type { Method, TrainConfig } from "./config.js";
+import type { TrainConfig } from "./config.js";
 import type { TrainPrompt } from "./prompts.js";
 import type { AllocationSummary, GenerationSummary, StepRecord } from "./records.js";
 import { responseLogprobs } from "./scoring.js";
@@ -69,12 +70,6 @@ export interface IterationResult {
 
 /** A strategy's rounds asked for something the iteration cannot give (new prompts without a prompt stream). */
 export class IterationError extends GvmError {}
-
-const LEARNER: Record<Method, { advantage: string; loss: "vanilla" | "plusplus"; acceptedOnly: boolean }> = {
-  raft: { advantage: "raft", loss: "vanilla", acceptedOnly: true },
-  raftpp: { advantage: "raft", loss: "plusplus", acceptedOnly: true },
-  grpo: { advantage: "grpo", loss: "plusplus", acceptedOnly: false },
-};
 
 /**
  * Tokens per forward pass, at most `tokens`, such that the logits (tokens x
@@ -176,7 +171,7 @@ async function samplePass(ctx: IterationContext, tally: Tally, prompts: readonly
 /** One mini-batch of groups: advantages by the learner, then rl.epochs optimizer steps on its responses. */
 function trainGroups(ctx: IterationContext, tally: Tally, prompts: readonly TrainPrompt[], groups: readonly Scored[][]): void {
   const rl = ctx.config.rl;
-  const learner = LEARNER[rl.method];
+  const learner = LEARNERS[rl.method];
   const clip: ClipConfig = { epsLow: rl.epsLow, epsHigh: rl.epsHigh, dualClipC: rl.dualClipC };
   const rewards = groups.flatMap((list) => list.map((s) => s.reward));
   const adv = computeAdvantages(learner.advantage, { rewards, groupSizes: groups.map((g) => g.length) });
