@@ -27,6 +27,7 @@ import {
   runEval,
   suiteSet,
 } from "../eval/index.js";
+import { DEFAULT_FIELDS, fieldMap } from "../data/index.js";
 import { loadModelDir } from "../model/index.js";
 import { LocalSampler, type Sampler } from "../rollout/index.js";
 import { loadConfig } from "../util/config.js";
@@ -91,8 +92,8 @@ export const evalConfigSchema = z
       .object({
         file: z.string(),
         name: z.string().optional(),
-        question: z.string().default("problem"),
-        answer: z.string().default("answer"),
+        question: z.string().default(DEFAULT_FIELDS.question),
+        answer: z.string().default(DEFAULT_FIELDS.answer),
         id: z.string().optional(),
         level: z.string().optional(),
         gold: z.enum(GOLD_RULES as [string, ...string[]]).default("string"),
@@ -286,8 +287,7 @@ async function loadSets(config: EvalCliConfig, pool: VerifierPool): Promise<Eval
     const d = config.data;
     const name = (d.name ?? basename(d.file, extname(d.file))).replace(/[^A-Za-z0-9_.-]+/g, "_");
     if (sets.some((s) => s.name === name)) throw usage(`--data set name '${name}' clashes with a benchmark; pick another with --name`);
-    const fields = { question: d.question, answer: d.answer, ...(d.id !== undefined ? { id: d.id } : {}), ...(d.level !== undefined ? { level: d.level } : {}) };
-    const set = await loadProblemSet(name, d.file, fields, d.gold as (typeof GOLD_RULES)[number], opts);
+    const set = await loadProblemSet(name, d.file, fieldMap(d), d.gold as (typeof GOLD_RULES)[number], opts);
     sets.push({ name, problems: limit(set.problems), grader });
   }
   if (config.suite !== undefined) {

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
-import { checkVerlExport, type VerlRecord, writeSampleSizes, writeVerlParquet } from "../data/index.js";
+import { checkVerlExport, DEFAULT_FIELDS, fieldMap, type VerlRecord, writeSampleSizes, writeVerlParquet } from "../data/index.js";
 import { GOLD_RULES, type GoldRule, loadProblemSet, PAPER_SYSTEM_PROMPT, PAPER_INSTRUCTION, type EvalProblem, promptMessages } from "../eval/index.js";
 import { type GgufTokenizer, type HfTokenizer, loadModelDir, readJsonFile, writeGguf } from "../model/index.js";
 import type { IterationRecord } from "../train/records.js";
@@ -164,11 +164,7 @@ async function exportVerl(argv: readonly string[], io: Parameters<Command["run"]
   const gold = (values["gold-rule"] ?? "string") as GoldRule;
   if (!GOLD_RULES.includes(gold)) throw usage(`--gold-rule must be one of ${GOLD_RULES.join(", ")}`);
   const idField = values["id-field"] ?? (runPrompts !== undefined ? "id" : undefined);
-  const fields = {
-    question: values["question-field"] ?? "problem",
-    answer: values["answer-field"] ?? "answer",
-    ...(idField !== undefined ? { id: idField } : {}),
-  };
+  const fields = fieldMap({ question: values["question-field"] ?? DEFAULT_FIELDS.question, answer: values["answer-field"] ?? DEFAULT_FIELDS.answer, id: idField });
   const set = await loadProblemSet(basename(dataFile, extname(dataFile)), dataFile, fields, gold);
   let problems: EvalProblem[] = set.problems;
   let sizes: number[];

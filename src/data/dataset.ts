@@ -26,6 +26,14 @@ export interface FieldMap {
   level?: string;
 }
 
+/** The field names MATH-style rows use, the default wherever a dataset is named without its fields. */
+export const DEFAULT_FIELDS = { question: "problem", answer: "answer" } as const;
+
+/** A FieldMap from names that may be absent (null or undefined: the rows have no such field). */
+export function fieldMap(f: { question: string; answer: string; id?: string | null | undefined; level?: string | null | undefined }): FieldMap {
+  return { question: f.question, answer: f.answer, ...(f.id != null ? { id: f.id } : {}), ...(f.level != null ? { level: f.level } : {}) };
+}
+
 export interface DatasetRow {
   id: string;
   question: string;

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { BENCHMARK_NAMES, CHAT_FORMAT_NAMES, GOLD_RULES, type GoldRule, PAPER_INSTRUCTION, PAPER_SYSTEM_PROMPT } from "../eval/index.js";
 import { GRAD_SUBSETS, type GradSubset } from "../model/index.js";
 import { AGG_MODES, type AggMode, KL_ESTIMATORS, type KlEstimator } from "../rl/losses.js";
+import { DEFAULT_FIELDS } from "../data/index.js";
 import { isStrategyName, STRATEGY_NAMES } from "../gvm/index.js";
 import { LEARNER_NAMES, type LearnerName } from "../rl/learners.js";
 import { loadConfig, validateConfig } from "../util/config.js";
@@ -160,9 +161,9 @@ export const policySchema = z
 
 const fieldMapShape = {
   /** Field with the question text (or a chat message list: its last user message). */
-  question: z.string().min(1).default("problem"),
+  question: z.string().min(1).default(DEFAULT_FIELDS.question),
   /** Field with the gold answer (the gold rule turns it into a string). */
-  answer: z.string().min(1).default("answer"),
+  answer: z.string().min(1).default(DEFAULT_FIELDS.answer),
   /** Field with a unique id; null = the row number. */
   id: z.string().nullable().default(null),
   /** Field with a difficulty level; null = none. */

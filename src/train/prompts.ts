@@ -23,7 +23,7 @@ import {
   SUITE_SET,
   SUITE_TEMPLATE,
 } from "../eval/index.js";
-import type { FieldMap } from "../data/index.js";
+import { fieldMap } from "../data/index.js";
 import type { ChatTemplate, Tokenizer } from "../model/index.js";
 import { exactMatchReward, type TaskSuite } from "../tasks/index.js";
 import { ConfigError } from "../util/errors.js";
@@ -94,9 +94,6 @@ export function resolveChat(chat: PromptsConfig["chat"], template: ChatTemplate 
   return { format: CHAT_FORMATS[named], chat: named, named };
 }
 
-function fieldMap(f: { question: string; answer: string; id: string | null; level: string | null }): FieldMap {
-  return { question: f.question, answer: f.answer, ...(f.id !== null ? { id: f.id } : {}), ...(f.level !== null ? { level: f.level } : {}) };
-}
 
 function setName(file: string): string {
   return basename(file, extname(file));
