@@ -12,5 +12,5 @@ export { validateInput, type InputField } from "./input.js";
 export * from "./rounds.js";
 export { DAPO_PLANNER, dapoGenPrompts, dapoGroupSize, dapoKeepsGroup, planDapo, selectDapo } from "./dapo.js";
 export { balancedDownsample, fallbackDownsample, planReinforceAda, REINFORCE_ADA_PLANNER, reinforceAdaResolved, selectReinforceAda } from "./reinforce-ada.js";
-export { allocateWeighted, checkCaps, spreadEvenly, uniformCounts } from "./pipeline.js";
+export { allocateWeighted, checkCaps, inclusiveOptions, spreadEvenly, uniformCounts } from "./pipeline.js";
 export * from "./strategies.js";

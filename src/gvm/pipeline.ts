@@ -37,6 +37,15 @@ export function checkCaps(strategy: string, prompts: number, budget: number, nMi
   }
 }
 
+/**
+ * A strategy's raw options when stage 1 counts inside the budget
+ * ("inclusive"): every prompt already holds its stage-1 responses, so its
+ * n_i is at least their number (nMin raised to stage1, never lowered).
+ */
+export function inclusiveOptions(raw: Readonly<Record<string, unknown>>, stage1: number): Record<string, unknown> {
+  return { ...raw, nMin: Math.max(Number(raw.nMin ?? 0), stage1) };
+}
+
 /** floor(N / m) each; the first N mod m prompts (lowest indices) get one more. */
 export function uniformCounts(prompts: number, budget: number): number[] {
   if (prompts === 0) return [];

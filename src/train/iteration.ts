@@ -11,7 +11,7 @@
  * token is counted, stage 1, every round and every discarded group
  * included, and the time of each part is measured.
  */
-import { type AllocationResult, checkRoundRequest, getStrategy, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
+import { type AllocationResult, checkRoundRequest, getStrategy, inclusiveOptions, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
 import { type LlamaModel, perSampleGradNorms } from "../model/index.js";
 import { type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../rollout/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
@@ -246,10 +246,7 @@ async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, pro
   const time = tally.time;
   const clock = (key: keyof typeof time, t0: number) => (time[key] += (performance.now() - t0) / 1000);
 
-  // Strategy options: in inclusive mode stage 1 is part of every prompt's n_i.
-  const rawOptions: Record<string, unknown> = { ...rl.strategyOptions };
-  if (needsStage1 && rl.budgetMode === "inclusive") rawOptions.nMin = Math.max(Number(rawOptions.nMin ?? 0), rl.stage1);
-  const options = strategy.parseOptions(rawOptions);
+  const options = strategy.parseOptions(needsStage1 && rl.budgetMode === "inclusive" ? inclusiveOptions(rl.strategyOptions, rl.stage1) : { ...rl.strategyOptions });
 
   // Stage 1: N' responses per prompt, p_i and G_i.
   let stage1: Scored[][] = prompts.map(() => []);
