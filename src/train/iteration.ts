@@ -11,7 +11,7 @@
  * token is counted, stage 1, every round and every discarded group
  * included, and the time of each part is measured.
  */
-import { type AllocationResult, checkRoundRequest, getStrategy, inclusiveOptions, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
+import { type AllocationResult, type AllocationStrategy, checkRoundRequest, getStrategy, inclusiveOptions, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
 import { type LlamaModel, perSampleGradNorms } from "../model/index.js";
 import { type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../rollout/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
@@ -33,6 +33,8 @@ export interface Scored {
 
 export interface IterationContext {
   config: TrainConfig;
+  /** config.rl's strategy, resolved once for the run. */
+  strategy: ResolvedStrategy;
   policy: LlamaModel;
   reference: LlamaModel | null;
   opt: T.AdamW;
@@ -227,11 +229,24 @@ function summary(tally: Tally, prompts: number): GenerationSummary {
   return { rounds: tally.passes.length, responses: tally.passes.map((p) => p.responses), tokens: tally.passes.map((p) => p.tokens), trained: tally.trained, prompts };
 }
 
-export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
-  const rl = ctx.config.rl;
+/** The run's allocation strategy and its options, parsed once when the run starts (resolveStrategy). */
+export interface ResolvedStrategy {
+  strategy: AllocationStrategy<unknown>;
+  /** As the strategy parsed them; for a one-shot strategy whose stage 1 counts inside the budget, nMin is at least rl.stage1. */
+  options: unknown;
+}
+
+/** Looks up rl.strategy and parses its options, failing with the config's words when either is wrong. */
+export function resolveStrategy(rl: TrainConfig["rl"]): ResolvedStrategy {
   const strategy = getStrategy(rl.strategy);
+  const inclusive = !strategy.rounds && strategy.needsStage1 && rl.budgetMode === "inclusive";
+  return { strategy, options: strategy.parseOptions(inclusive ? inclusiveOptions(rl.strategyOptions, rl.stage1) : { ...rl.strategyOptions }) };
+}
+
+export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
+  const { strategy, options } = ctx.strategy;
   const tally: Tally = { generated: 0, accepted: 0, passes: [], rewardSum: 0, trained: 0, examples: [], time: { sampling: 0, scoring: 0, gradNorms: 0, update: 0 } };
-  if (strategy.rounds) return runRounds(ctx, tally, iter, prompts, strategy.rounds, strategy.parseOptions(rl.strategyOptions));
+  if (strategy.rounds) return runRounds(ctx, tally, iter, prompts, strategy.rounds, options);
   return runOneShot(ctx, tally, iter, prompts);
 }
 
@@ -240,13 +255,11 @@ async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, pro
   const rl = ctx.config.rl;
   const seed = ctx.config.seed;
   const m = prompts.length;
-  const strategy = getStrategy(rl.strategy);
+  const { strategy, options } = ctx.strategy;
   const needsStage1 = strategy.needsStage1;
   const usesOnline = strategy.reads.includes("online");
   const time = tally.time;
   const clock = (key: keyof typeof time, t0: number) => (time[key] += (performance.now() - t0) / 1000);
-
-  const options = strategy.parseOptions(needsStage1 && rl.budgetMode === "inclusive" ? inclusiveOptions(rl.strategyOptions, rl.stage1) : { ...rl.strategyOptions });
 
   // Stage 1: N' responses per prompt, p_i and G_i.
   let stage1: Scored[][] = prompts.map(() => []);

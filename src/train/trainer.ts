@@ -10,7 +10,6 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { renderPrompt } from "../eval/index.js";
-import { getStrategy } from "../gvm/index.js";
 import type { ChatTemplate } from "../model/index.js";
 import { buildSuite, type TaskSuite } from "../tasks/index.js";
 import * as T from "../tensor/index.js";
@@ -20,7 +19,7 @@ import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import type { TrainConfig } from "./config.js";
-import { runIteration } from "./iteration.js";
+import { type ResolvedStrategy, resolveStrategy, runIteration } from "./iteration.js";
 import { openPolicy, openSampler, type PolicyFiles, policyFiles, responseCacheFiles, runReloadCommand } from "./policy.js";
 import { checkPromptLengths, datasetPromptSource, type PromptSource, suitePromptSource, type TrainPrompt } from "./prompts.js";
 import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
@@ -98,9 +97,22 @@ async function openPromptSource(c: TrainConfig, suite: TaskSuite | null, chatTem
   return datasetPromptSource(c, chatTemplate, log);
 }
 
+/**
+ * What a run is made of, resolved from its config before anything is
+ * written: the allocation strategy with its parsed options, the task suite,
+ * the policy's files and the prompt source.
+ */
+interface TrainPlan {
+  config: TrainConfig;
+  strategy: ResolvedStrategy;
+  suite: TaskSuite | null;
+  files: PolicyFiles;
+  source: PromptSource;
+}
+
 export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
   const log = o.log ?? defaultLogger();
-  getStrategy(c.rl.strategy).parseOptions(c.rl.strategyOptions);
+  const strategy = resolveStrategy(c.rl);
   // Everything that can be wrong with the inputs fails before the run directory is made.
   const suite = c.prompts.source === "suite" || c.policy.kind === "builtin" ? buildTaskSuite(c) : null;
   const files = policyFiles(c);
@@ -109,7 +121,7 @@ export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<Train
   // Locked, but nothing written yet: where the run directory itself is does not make it another run.
   const run = RunDir.open(c.runDir, c, { log, pathFields: TRAIN_PATH_FIELDS, ignoreFields: ["runDir"] });
   try {
-    return await trainIn(run, c, o, log, suite, files, source);
+    return await trainIn(run, { config: c, strategy, suite, files, source }, o, log);
   } finally {
     run.close();
   }
@@ -125,7 +137,8 @@ function writeHeartbeat(run: RunDir, state: TrainerState): void {
 }
 
 /** The run once its directory is locked: resume point, policy, then (the run begun) the loop. */
-async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger, suite: TaskSuite | null, files: PolicyFiles, source: PromptSource): Promise<TrainResult> {
+async function trainIn(run: RunDir, plan: TrainPlan, o: TrainOptions, log: Logger): Promise<TrainResult> {
+  const { config: c, strategy, suite, files, source } = plan;
   const point = chooseResumePoint(run, log);
   const resume = point?.ref ?? null;
   // The policy opens (warm start, model directory) before the run begins, so a start that fails here writes no config.json.
@@ -208,7 +221,7 @@ async function trainIn(run: RunDir, c: TrainConfig, o: TrainOptions, log: Logger
     };
     const prompts = draw(c.rl.promptsPerIter);
     const res = await runIteration(
-      { config: c, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online, drawPrompts: draw,
+      { config: c, strategy, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online, drawPrompts: draw,
         onGenerated: (responses, tokens) => {
           state.samples += responses;
           state.tokens += tokens;
