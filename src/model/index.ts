@@ -4,7 +4,7 @@ export { ModelError } from "./errors.js";
 export { LlamaModel, parameterShapes, type ForwardOptions } from "./llama.js";
 export { KVCache } from "./kvcache.js";
 export { Decoder, generate, SamplingLoop, type GenerateOptions, type Generation, type FinishReason, type RowDraw } from "./generate.js";
-export { sampleToken, validateSampling, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
+export { sampleToken, validateSampling, logSoftmaxNorm, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
 export { saveCheckpoint, loadModel, loadConfig, loadOptimizerState, verifyCheckpointFiles, CheckpointError, type SaveOptions } from "./checkpoint.js";
 export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./safetensors.js";
 export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";

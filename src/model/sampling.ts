@@ -56,24 +56,9 @@ export function sampleToken(logits: Float32Array, p: SamplingParams, rng: Rng): 
   const best = argmax(logits);
   const max = top(logits, best);
   if (p.temperature === 0 || max === -Infinity) return best;
+  if (p.topK === 0 && p.topP >= 1) return drawPlain(logits, p.temperature, rng, best, max).id;
   const inv = 1 / p.temperature;
   const limit = max - LOGIT_WINDOW * p.temperature;
-  if (p.topK === 0 && p.topP >= 1) {
-    // Plain sampling: one pass for the normaliser, one to find the draw.
-    let sum = 0;
-    for (let j = 0; j < V; j++) {
-      const x = logits[j] as number;
-      if (x >= limit) sum += Math.exp((x - max) * inv);
-    }
-    let u = rng.float() * sum;
-    for (let j = 0; j < V; j++) {
-      const x = logits[j] as number;
-      if (x < limit) continue;
-      u -= Math.exp((x - max) * inv);
-      if (u <= 0) return j;
-    }
-    return best;
-  }
   const cand: number[] = [];
   for (let j = 0; j < V; j++) if ((logits[j] as number) >= limit) cand.push(j);
   cand.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
@@ -114,24 +99,17 @@ export interface Draw {
 let expScratch = new Float64Array(0);
 
 /**
- * sampleToken's draw (the same id for the same rng) plus its log-probability
- * over the whole vocabulary, which generation records for importance ratios.
- * Plain sampling computes each exponential once for the normaliser, the draw
- * and the log-probability; top-k, top-p and greedy draw with sampleToken.
+ * Plain sampling from a row whose largest logit `max` (at `best`) is finite:
+ * each exponential computed once, for the draw's normaliser over the
+ * candidates within the window, the draw, and the log-probability's
+ * normaliser over the whole row.
  */
-export function sampleWithLogprob(logits: Float32Array, p: SamplingParams, rng: Rng): Draw {
+function drawPlain(logits: Float32Array, temperature: number, rng: Rng, best: number, max: number): Draw {
   const V = logits.length;
-  if (p.temperature === 0 || p.topK !== 0 || p.topP < 1) {
-    const id = sampleToken(logits, p, rng);
-    return { id, logprob: logSoftmaxAt(logits, id, p.temperature === 0 ? 1 : p.temperature) };
-  }
-  const best = argmax(logits);
-  const max = top(logits, best);
-  if (max === -Infinity) return { id: best, logprob: Number.NaN };
   if (expScratch.length < V) expScratch = new Float64Array(V);
   const e = expScratch;
-  const inv = 1 / p.temperature;
-  const limit = max - LOGIT_WINDOW * p.temperature;
+  const inv = 1 / temperature;
+  const limit = max - LOGIT_WINDOW * temperature;
   let all = 0;
   let sum = 0;
   for (let j = 0; j < V; j++) {
@@ -154,11 +132,32 @@ export function sampleWithLogprob(logits: Float32Array, p: SamplingParams, rng: 
   return { id, logprob: ((logits[id] as number) - max) * inv - Math.log(all) };
 }
 
-/** log softmax(logits / temperature)[id], in double. */
-export function logSoftmaxAt(logits: Float32Array, id: number, temperature: number): number {
+/**
+ * sampleToken's draw (the same id for the same rng) plus its log-probability
+ * over the whole vocabulary, which generation records for importance ratios.
+ */
+export function sampleWithLogprob(logits: Float32Array, p: SamplingParams, rng: Rng): Draw {
+  if (p.temperature === 0 || p.topK !== 0 || p.topP < 1) {
+    const id = sampleToken(logits, p, rng);
+    return { id, logprob: logSoftmaxAt(logits, id, p.temperature === 0 ? 1 : p.temperature) };
+  }
+  const best = argmax(logits);
+  const max = top(logits, best);
+  if (max === -Infinity) return { id: best, logprob: Number.NaN };
+  return drawPlain(logits, p.temperature, rng, best, max);
+}
+
+/** The normaliser of log softmax(logits / temperature), in double: its shift `max` and log-sum-exp `lse`. */
+export function logSoftmaxNorm(logits: Float32Array, temperature: number): { max: number; lse: number } {
   let max = -Infinity;
   for (let j = 0; j < logits.length; j++) if ((logits[j] as number) > max) max = logits[j] as number;
   let sum = 0;
   for (let j = 0; j < logits.length; j++) sum += Math.exp(((logits[j] as number) - max) / temperature);
-  return ((logits[id] as number) - max) / temperature - Math.log(sum);
+  return { max, lse: Math.log(sum) };
+}
+
+/** log softmax(logits / temperature)[id], in double. */
+export function logSoftmaxAt(logits: Float32Array, id: number, temperature: number): number {
+  const { max, lse } = logSoftmaxNorm(logits, temperature);
+  return ((logits[id] as number) - max) / temperature - lse;
 }

@@ -12,7 +12,7 @@
  * same tokens and log-probs.
  */
 import { setImmediate as tick } from "node:timers/promises";
-import { type FinishReason, type LlamaModel, SamplingLoop, type Tokenizer } from "../model/index.js";
+import { type FinishReason, type LlamaModel, logSoftmaxNorm, SamplingLoop, type Tokenizer } from "../model/index.js";
 import { Rng } from "../util/rng.js";
 
 export interface GenerationJob {
@@ -103,11 +103,7 @@ export async function runJob(model: LlamaModel, tokenizer: Tokenizer, job: Gener
 
 /** The k most likely entries of log softmax(row / temperature), best first, ties to the lower id. */
 function topLogprobs(row: Float32Array, temperature: number, k: number): Array<[number, number]> {
-  let max = -Infinity;
-  for (let j = 0; j < row.length; j++) if ((row[j] as number) > max) max = row[j] as number;
-  let sum = 0;
-  for (let j = 0; j < row.length; j++) sum += Math.exp(((row[j] as number) - max) / temperature);
-  const lse = Math.log(sum);
+  const { max, lse } = logSoftmaxNorm(row, temperature);
   const best: number[] = [];
   for (let j = 0; j < row.length; j++) {
     if (best.length < k || (row[j] as number) > (row[best[best.length - 1] as number] as number)) {

@@ -175,28 +175,34 @@ static void pv_heads(const float* sc, int64_t ld, const float* vb, int64_t ldk, 
     for (int c = 0; c < DV; c++) vstore(o + (h0 + i) * D + c * W, acc[i][c]);
 }
 
-// All H heads through pv_heads in groups of HB (the most that divides H
-// with HB x DV <= 16 accumulators); false when D is no small multiple of W.
+// All H heads through pv_heads in groups of HB: the most (4, 2 or 1) that
+// divides H with HB x DV <= 16 accumulators.
 template <int DV>
-static bool pv_groups(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
-  if (DV * 4 <= 16 && H % 4 == 0) {
-    for (int64_t h = 0; h < H; h += 4) pv_heads<DV, (DV * 4 <= 16 ? 4 : 1)>(sc, ld, vb, ldk, group, D, limit, h, o);
-  } else if (DV * 2 <= 16 && H % 2 == 0) {
-    for (int64_t h = 0; h < H; h += 2) pv_heads<DV, (DV * 2 <= 16 ? 2 : 1)>(sc, ld, vb, ldk, group, D, limit, h, o);
-  } else {
-    for (int64_t h = 0; h < H; h++) pv_heads<DV, 1>(sc, ld, vb, ldk, group, D, limit, h, o);
+static void pv_groups(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
+  if constexpr (DV * 4 <= 16) {
+    if (H % 4 == 0) {
+      for (int64_t h = 0; h < H; h += 4) pv_heads<DV, 4>(sc, ld, vb, ldk, group, D, limit, h, o);
+      return;
+    }
   }
-  return true;
+  if constexpr (DV * 2 <= 16) {
+    if (H % 2 == 0) {
+      for (int64_t h = 0; h < H; h += 2) pv_heads<DV, 2>(sc, ld, vb, ldk, group, D, limit, h, o);
+      return;
+    }
+  }
+  for (int64_t h = 0; h < H; h++) pv_heads<DV, 1>(sc, ld, vb, ldk, group, D, limit, h, o);
 }
 
+// The outputs of every head through pv_groups; false when D is no small power-of-two multiple of W.
 static bool pv_registers(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
   if (D % W != 0) return false;
   switch (D / W) {
-    case 1: return pv_groups<1>(sc, ld, vb, ldk, H, group, D, limit, o);
-    case 2: return pv_groups<2>(sc, ld, vb, ldk, H, group, D, limit, o);
-    case 4: return pv_groups<4>(sc, ld, vb, ldk, H, group, D, limit, o);
-    case 8: return pv_groups<8>(sc, ld, vb, ldk, H, group, D, limit, o);
-    case 16: return pv_groups<16>(sc, ld, vb, ldk, H, group, D, limit, o);
+    case 1: pv_groups<1>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
+    case 2: pv_groups<2>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
+    case 4: pv_groups<4>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
+    case 8: pv_groups<8>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
+    case 16: pv_groups<16>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
     default: return false;
   }
 }

@@ -428,7 +428,7 @@ static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, flo
   const int64_t blockUnit = splitM ? MR : NR;
   const bool streamed = g.K * (splitM ? g.N : g.M) > kSharedL2Floats;
   const int64_t minUnits = streamed ? imax(2, imin(splitM ? MC / MR : 16, ceil_div(ceil_div(len, blockUnit), 2 * threads))) : 2;
-  const int64_t block = splitM ? block_size(len, threads, MR, minUnits, imax(minUnits, MC / MR)) : block_size(len, threads, NR, minUnits, imax(minUnits, 16));
+  const int64_t block = splitM ? block_size(len, threads, MR, minUnits, MC / MR) : block_size(len, threads, NR, minUnits, 16);
   if (threads <= 1 || g.M * g.N * g.K < kGemmParallelMin || g.K <= 0 || g.alpha == 0.0f || ceil_div(len, block) < 2) {
     gemm_serial(g.transA, g.transB, g.M, g.N, g.K, g.alpha, A, g.lda, B, g.ldb, g.beta, C, g.ldc);
     return;
