@@ -57,12 +57,12 @@ function meanEntropy(model: LlamaModel, items: readonly PromptResponse[], padId:
 const rows: Array<{ pass1: number; passK: number; greedy: number }> = [];
 for (const seed of seeds) {
   const c = experimentConfig({ method: "raftpp", strategy: "uniform", regime, seed, out: values.out });
-  const suite = buildTaskSuite(c);
+  const suite = buildTaskSuite(c.suite);
   const tok = new ByteTokenizer();
   const t0 = performance.now();
   const warm = warmStart(c, suite, tok, defaultLogger());
   const seconds = warm.cached ? 0 : (performance.now() - t0) / 1000;
-  const test = suitePromptSource(c, suite).test;
+  const test = suitePromptSource(c.suite.regime, suite).test;
   const sampler = new LocalSampler(warm.model, tok, { batchSize: c.sampler.batchSize });
   const sampled = await evaluateTestSet(sampler, test, { k, temperature: 1, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed });
   const greedy = await evaluateTestSet(sampler, test, { k: 1, temperature: 0, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed });

@@ -34,6 +34,14 @@ const OPTIONS = {
   "count-field": { type: "string" },
 } as const;
 
+/**
+ * The default here is full GVM, unlike the trainer's gvm-ponly
+ * (RL_DEFAULT_STRATEGY): the trainer picks by the cost of measuring G_i in
+ * its loop, while a user of this command brings statistics measured
+ * elsewhere, usually with the gradient norms the paper's allocation needs.
+ */
+const DEFAULT_STRATEGY = "gvm";
+
 /** Strategies that allocate from a file of statistics: not those reading a run's history or sampling in rounds of their own. */
 const ONE_SHOT = STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.some((f) => f === "online" || f === "rounds"));
 
@@ -48,7 +56,7 @@ const HELP = [
   "Options:",
   "  --jsonl FILE                  per-prompt statistics, one JSON object a line (required)",
   "  --budget N                    total responses to allocate, an integer >= 0 (required)",
-  `  --strategy NAME               ${ONE_SHOT.join(" | ")} (default gvm)`,
+  `  --strategy NAME               ${ONE_SHOT.join(" | ")} (default ${DEFAULT_STRATEGY})`,
   "  --alpha A                     penalty weight in w = G / sqrt(p + A / p^(B-1)) (default 0.001)",
   "  --beta B                      penalty exponent (default 2)",
   "  --rounding RULE               largest-remainder | low-acceptance-first (default largest-remainder)",
@@ -111,7 +119,7 @@ export const allocateCommand: Command = {
     if (values.budget === undefined) throw new ConfigError(`gvm ${NAME}: --budget N is required. Run 'gvm ${NAME} --help' for usage.`);
     const budget = numberOption(NAME, "budget", values.budget) as number;
     if (!Number.isSafeInteger(budget) || budget < 0) throw new ConfigError(`gvm ${NAME}: --budget must be an integer >= 0, got ${values.budget}`);
-    const name = values.strategy ?? "gvm";
+    const name = values.strategy ?? DEFAULT_STRATEGY;
     const strategy = getStrategy(name);
     if (strategy.reads.includes("online")) {
       throw new ConfigError(`gvm ${NAME}: strategy '${name}' needs per-prompt history from a training run; use ${ONE_SHOT.join(", ")} here`);
@@ -148,12 +156,11 @@ export const allocateCommand: Command = {
     const rows = await readRows(file);
     if (rows.length === 0 && budget > 0) throw new DataError(`${file}: no prompts to allocate ${budget} responses to`);
     const reads = strategy.reads;
-    const usesPosterior = (options as { acceptRateEstimate?: string }).acceptRateEstimate === "posterior";
     const input: AllocationInput = {
       prompts: rows.length,
       ...(reads.includes("acceptRate") ? { acceptRate: column(file, rows, pField) } : {}),
       ...(reads.includes("gradNorm") ? { gradNorm: column(file, rows, gField) } : {}),
-      ...(usesPosterior ? { sampleCount: column(file, rows, countField) } : {}),
+      ...(strategy.requires(options).includes("sampleCount") ? { sampleCount: column(file, rows, countField) } : {}),
     };
     const fieldName: Record<string, string> = { acceptRate: pField, gradNorm: gField, sampleCount: countField };
 

@@ -256,6 +256,36 @@ describe("registry and options", () => {
   });
 });
 
+describe("the registry's input contract", () => {
+  // A full input for three prompts; each one-shot strategy must allocate from it, and fail without any field it says it requires.
+  const full = { prompts: 3, acceptRate: [0.5, 0.25, 0.75], gradNorm: [1, 2, 1], sampleCount: [4, 4, 4], online: { now: 1, states: [null, null, null] }, seed: 7 };
+  it("requires only fields it reads; allocate fails without each required one and works without the rest", () => {
+    for (const name of STRATEGY_NAMES) {
+      const s = getStrategy(name);
+      for (const raw of [{}, ...(s.reads.includes("sampleCount") ? [{ acceptRateEstimate: "posterior" }] : [])]) {
+        const options = s.parseOptions(raw);
+        const required = s.requires(options);
+        for (const f of required) expect(s.reads).toContain(f);
+        if (s.rounds) continue;
+        expect(s.allocate(full, 12, options).n.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(12);
+        for (const f of required) {
+          const { [f as keyof typeof full]: _dropped, ...without } = full;
+          expect(() => s.allocate({ ...without, prompts: 3 }, 12, options), `${name} without ${f}`).toThrow(AllocationInputError);
+        }
+        for (const f of s.reads.filter((f) => !required.includes(f))) {
+          const { [f as keyof typeof full]: _dropped, ...without } = full;
+          expect(s.allocate({ ...without, prompts: 3 }, 12, options).n, `${name} without ${f}`).toHaveLength(3);
+        }
+      }
+    }
+  });
+  it("says which history-reading strategies let old evidence fade, by their halfLife option", () => {
+    expect(getStrategy("gvm-online").historyHalfLife?.(getStrategy("gvm-online").parseOptions({ halfLife: 3 }))).toBe(3);
+    expect(getStrategy("knapsack").historyHalfLife?.(getStrategy("knapsack").parseOptions({ halfLife: null }))).toBeNull();
+    expect(getStrategy("greso").historyHalfLife).toBeUndefined();
+  });
+});
+
 describe("strategies that generate in rounds", () => {
   it("have a round planner, read extra rounds, and refuse a one-shot allocation", () => {
     for (const name of ["dapo", "reinforce-ada"] as const) {

@@ -42,12 +42,20 @@ export interface AllocationStrategy<O> {
   readonly reads: readonly InputField[];
   /** Whether the trainer must measure gradient norms for these options. */
   needsGradNorms(options: O): boolean;
+  /** The input fields `allocate` fails without under these options (a subset of `reads`). */
+  requires(options: O): readonly InputField[];
   /** Validates raw options (config file, CLI) and fills defaults; ConfigError on bad ones. */
   parseOptions(raw: unknown): O;
   /** The allocation itself; pure. Strategies with `rounds` throw a ConfigError: they need a sampler. */
   allocate(input: AllocationInput, budget: number, options: O): AllocationResult;
   /** Set for strategies that generate in rounds (reads "rounds"): the trainer asks it round after round instead of calling allocate. */
   readonly rounds?: RoundPlanner<O>;
+  /**
+   * Strategies that read "online": how fast the per-prompt history the
+   * trainer keeps for them forgets (old evidence halves every this many
+   * iterations); absent or null, it never does.
+   */
+  historyHalfLife?(options: O): number | null;
 }
 
 function toArray(values: ArrayLike<number>): number[] {
@@ -126,6 +134,7 @@ const uniform: AllocationStrategy<UniformOptions> = {
   needsStage1: false,
   reads: [],
   needsGradNorms: () => false,
+  requires: () => [],
   parseOptions: (raw) => parseUniformOptions(raw),
   allocate: allocateUniform,
 };
@@ -136,6 +145,7 @@ const gvm: AllocationStrategy<GvmOptions> = {
   needsStage1: true,
   reads: ["acceptRate", "gradNorm", "sampleCount"],
   needsGradNorms: () => true,
+  requires: (o) => requiredFor(["acceptRate", "gradNorm"], o),
   parseOptions: (raw) => parseGvmOptions(raw, "allocation 'gvm'"),
   allocate: allocateGvm,
 };
@@ -146,6 +156,7 @@ const gvmPonly: AllocationStrategy<GvmOptions> = {
   needsStage1: true,
   reads: ["acceptRate", "sampleCount"],
   needsGradNorms: () => false,
+  requires: (o) => requiredFor(["acceptRate"], o),
   parseOptions: (raw) => parseGvmOptions(raw, "allocation 'gvm-ponly'"),
   allocate: allocateGvmPonly,
 };
@@ -156,8 +167,10 @@ const gvmOnline: AllocationStrategy<GvmOnlineOptions> = {
   needsStage1: false,
   reads: ["online"],
   needsGradNorms: (o) => o.gradNorm === "estimate",
+  requires: () => ["online"],
   parseOptions: (raw) => parseGvmOnlineOptions(raw),
   allocate: allocateGvmOnline,
+  historyHalfLife: (o) => o.halfLife,
 };
 
 const knapsack: AllocationStrategy<KnapsackOptions> = {
@@ -166,8 +179,10 @@ const knapsack: AllocationStrategy<KnapsackOptions> = {
   needsStage1: false,
   reads: ["online"],
   needsGradNorms: () => false,
+  requires: () => ["online"],
   parseOptions: (raw) => parseKnapsackOptions(raw),
   allocate: allocateKnapsack,
+  historyHalfLife: (o) => o.halfLife,
 };
 
 const greso: AllocationStrategy<GresoOptions> = {
@@ -176,6 +191,7 @@ const greso: AllocationStrategy<GresoOptions> = {
   needsStage1: false,
   reads: ["online"],
   needsGradNorms: () => false,
+  requires: () => ["online"],
   parseOptions: (raw) => parseGresoOptions(raw),
   allocate: allocateGreso,
 };
@@ -193,6 +209,7 @@ const dapo: AllocationStrategy<DapoOptions> = {
   needsStage1: false,
   reads: ["rounds"],
   needsGradNorms: () => false,
+  requires: () => ["rounds"],
   parseOptions: (raw) => parseDapoOptions(raw),
   allocate: needsSampler("dapo"),
   rounds: DAPO_PLANNER,
@@ -204,6 +221,7 @@ const reinforceAda: AllocationStrategy<ReinforceAdaOptions> = {
   needsStage1: false,
   reads: ["rounds"],
   needsGradNorms: () => false,
+  requires: () => ["rounds"],
   parseOptions: (raw) => parseReinforceAdaOptions(raw),
   allocate: needsSampler("reinforce-ada"),
   rounds: REINFORCE_ADA_PLANNER,

@@ -263,6 +263,9 @@ export const trainConfigSchema = z
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type RlConfig = z.infer<typeof rlSchema>;
+export type ModelSection = z.infer<typeof modelSchema>;
+export type SuiteConfig = z.infer<typeof suiteSchema>;
+export type PolicyConfig = z.infer<typeof policySchema>;
 export type PromptsConfig = z.infer<typeof promptsSchema>;
 export type SamplerConfig = z.infer<typeof samplerSchema>;
 

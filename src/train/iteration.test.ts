@@ -4,7 +4,7 @@ import { LocalSampler, type Sampler } from "../rollout/index.js";
 import * as T from "../tensor/index.js";
 import { Rng } from "../util/rng.js";
 import { parseTrainConfig } from "./config.js";
-import { type IterationContext, IterationError, resolveStrategy, runIteration } from "./iteration.js";
+import { type IterationContext, IterationError, planIterations, runIteration } from "./iteration.js";
 import type { TrainPrompt } from "./prompts.js";
 import type { StepStats } from "./update.js";
 
@@ -21,8 +21,7 @@ function setup(epochs: number, stepsPerIter: number, rl: Record<string, unknown>
   const generated = { responses: 0, tokens: 0 };
   const prompts: TrainPrompt[] = ["Q: 1+2\n", "Q: 3*4\n", "Q: 9-5\n", "Q: 2+2\n"].map((p, i) => ({ id: `p${i}`, prompt: p, question: p, answer: "x", level: 1 }));
   const ctx: IterationContext = {
-    config,
-    strategy: resolveStrategy(config.rl),
+    plan: planIterations(config.seed, config.rl),
     policy: model,
     reference: null,
     opt: new T.AdamW(model.params, { lr: config.rl.lr, weightDecay: 0, beta1: 0.9, beta2: 0.999 }),

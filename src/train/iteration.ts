@@ -12,29 +12,70 @@
  * included, and the time of each part is measured.
  */
 import { type AllocationResult, type AllocationStrategy, checkRoundRequest, getStrategy, inclusiveOptions, type OnlinePromptState, type RoundContext, type RoundPlanner, type RoundSelection, type RoundState, updateOnlineState } from "../gvm/index.js";
-import { type LlamaModel, perSampleGradNorms } from "../model/index.js";
+import { type GradSubset, type LlamaModel, perSampleGradNorms } from "../model/index.js";
 import { type SampledResponse, type Sampler, type SamplerOptions, type SamplingRequest } from "../rollout/index.js";
 import { computeAdvantages } from "../rl/advantages.js";
-import { LEARNERS } from "../rl/learners.js";
-import type { ClipConfig } from "../rl/losses.js";
+import { type Learner, LEARNERS } from "../rl/learners.js";
 import type * as T from "../tensor/index.js";
 import { GvmError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import type { TrainConfig } from "./config.js";
+import type { RlConfig } from "./config.js";
 import type { TrainPrompt } from "./prompts.js";
 import type { AllocationSummary, GenerationSummary, StepRecord } from "./records.js";
 import { responseLogprobs } from "./scoring.js";
-import { type StepStats, type TrainItem, updateStep } from "./update.js";
+import { type StepStats, type TrainItem, type UpdateSettings, updateStep } from "./update.js";
 
 export interface Scored {
   response: SampledResponse;
   reward: 0 | 1;
 }
 
-export interface IterationContext {
-  config: TrainConfig;
-  /** config.rl's strategy, resolved once for the run. */
+/**
+ * What an iteration reads of the run's config, resolved once when the run
+ * starts (planIterations): each part of an iteration takes its own slice.
+ */
+export interface IterationPlan {
+  /** The run's seed: every draw derives from (seed, iteration, stream, ...). */
+  seed: number;
   strategy: ResolvedStrategy;
+  learner: Learner;
+  /** Responses per iteration (N), stage-1 responses per prompt (N'), whether those train, and the k mini-batches. */
+  sizes: Pick<RlConfig, "budget" | "stage1" | "reuseStage1" | "stepsPerIter">;
+  /** How rollouts are drawn. */
+  sampling: Pick<SamplerOptions, "temperature" | "maxNewTokens">;
+  /** Optimizer steps per mini-batch (PPO epochs) and what each step does, less what the iteration knows (padding, micro-batch size). */
+  update: { epochs: number; settings: Omit<UpdateSettings, "padId" | "microBatchTokens"> };
+  /** Parameters whose per-sample gradient norm defines G_i. */
+  gradSubset: GradSubset;
+}
+
+/** The run's rl section resolved into an iteration plan: strategy and options parsed, learner looked up. */
+export function planIterations(seed: number, rl: RlConfig): IterationPlan {
+  const learner = LEARNERS[rl.method];
+  return {
+    seed,
+    strategy: resolveStrategy(rl),
+    learner,
+    sizes: { budget: rl.budget, stage1: rl.stage1, reuseStage1: rl.reuseStage1, stepsPerIter: rl.stepsPerIter },
+    sampling: { temperature: rl.temperature, maxNewTokens: rl.maxNewTokens },
+    update: {
+      epochs: rl.epochs,
+      settings: {
+        loss: learner.loss,
+        clip: { epsLow: rl.epsLow, epsHigh: rl.epsHigh, dualClipC: rl.dualClipC },
+        lossAgg: rl.lossAgg,
+        klCoef: rl.klCoef,
+        klEstimator: rl.klEstimator,
+        maxGradNorm: rl.maxGradNorm,
+        temperature: rl.temperature,
+      },
+    },
+    gradSubset: rl.gradSubset,
+  };
+}
+
+export interface IterationContext {
+  plan: IterationPlan;
   policy: LlamaModel;
   reference: LlamaModel | null;
   opt: T.AdamW;
@@ -105,7 +146,7 @@ function withLogprobs(ctx: IterationContext, prompts: readonly TrainPrompt[], ou
   const lps = responseLogprobs(
     ctx.policy,
     missing.map(({ i, j }) => ({ prompt: promptTokens[i] as number[], response: ((out[i] as SampledResponse[])[j] as SampledResponse).tokens })),
-    { temperature: ctx.config.rl.temperature, padId: ctx.padId },
+    { temperature: ctx.plan.sampling.temperature, padId: ctx.padId },
   );
   const copy = out.map((rs) => [...rs]);
   missing.forEach(({ i, j }, q) => {
@@ -131,7 +172,7 @@ function meanGradNorms(ctx: IterationContext, prompts: readonly TrainPrompt[], s
   });
   const longest = items.reduce((n, it) => Math.max(n, it.prompt.length + it.response.length), 1);
   const maxBatch = Math.max(1, Math.floor(logitBudget(ctx, 32 * longest) / longest));
-  const norms = perSampleGradNorms(ctx.policy, items, { subset: ctx.config.rl.gradSubset, padId: ctx.padId, maxBatch });
+  const norms = perSampleGradNorms(ctx.policy, items, { subset: ctx.plan.gradSubset, padId: ctx.padId, maxBatch });
   const sums = new Array<number>(prompts.length).fill(0);
   const counts = new Array<number>(prompts.length).fill(0);
   owner.forEach((i, k) => {
@@ -155,9 +196,8 @@ interface Tally {
 
 /** One sampling pass from the current policy: log-probs filled in, scored, and every response and token counted. */
 async function samplePass(ctx: IterationContext, tally: Tally, prompts: readonly TrainPrompt[], requests: readonly SamplingRequest[]): Promise<Scored[][]> {
-  const rl = ctx.config.rl;
   const t0 = performance.now();
-  let out = await ctx.sampler.sample(requests, { temperature: rl.temperature, topP: 1, topK: 0, maxNewTokens: rl.maxNewTokens });
+  let out = await ctx.sampler.sample(requests, { ...ctx.plan.sampling, topP: 1, topK: 0 });
   tally.time.sampling += (performance.now() - t0) / 1000;
   out = withLogprobs(ctx, prompts, out, tally.time);
   const scored = out.map((rs, i) => score(ctx, prompts[i] as TrainPrompt, rs));
@@ -170,11 +210,9 @@ async function samplePass(ctx: IterationContext, tally: Tally, prompts: readonly
   return scored;
 }
 
-/** One mini-batch of groups: advantages by the learner, then rl.epochs optimizer steps on its responses. */
+/** One mini-batch of groups: advantages by the learner, then the plan's epochs of optimizer steps on its responses. */
 function trainGroups(ctx: IterationContext, tally: Tally, prompts: readonly TrainPrompt[], groups: readonly Scored[][]): void {
-  const rl = ctx.config.rl;
-  const learner = LEARNERS[rl.method];
-  const clip: ClipConfig = { epsLow: rl.epsLow, epsHigh: rl.epsHigh, dualClipC: rl.dualClipC };
+  const { learner, update } = ctx.plan;
   const rewards = groups.flatMap((list) => list.map((s) => s.reward));
   const adv = computeAdvantages(learner.advantage, { rewards, groupSizes: groups.map((g) => g.length) });
   const items: TrainItem[] = [];
@@ -195,23 +233,11 @@ function trainGroups(ctx: IterationContext, tally: Tally, prompts: readonly Trai
   });
   const stepAccepted = rewards.reduce((a: number, b) => a + b, 0);
   const responseLen = groups.flat().reduce((a, s) => a + s.response.tokens.length, 0) / Math.max(1, rewards.length);
-  // rl.epochs passes over the same responses (PPO epochs): the first at ratio 1, later ones clipped against the sampling policy.
-  for (let epoch = 0; epoch < rl.epochs; epoch++) {
+  const settings: UpdateSettings = { ...update.settings, padId: ctx.padId, microBatchTokens: logitBudget(ctx, 8192) };
+  // Several passes over the same responses (PPO epochs): the first at ratio 1, later ones clipped against the sampling policy.
+  for (let epoch = 0; epoch < update.epochs; epoch++) {
     const t0 = performance.now();
-    const stats: StepStats =
-      items.length > 0
-        ? updateStep(ctx.policy, ctx.reference, ctx.opt, items, {
-            loss: learner.loss,
-            clip,
-            lossAgg: rl.lossAgg,
-            klCoef: rl.klCoef,
-            klEstimator: rl.klEstimator,
-            maxGradNorm: rl.maxGradNorm,
-            temperature: rl.temperature,
-            padId: ctx.padId,
-            microBatchTokens: logitBudget(ctx, 8192),
-          })
-        : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
+    const stats: StepStats = items.length > 0 ? updateStep(ctx.policy, ctx.reference, ctx.opt, items, settings) : { loss: 0, kl: 0, entropy: 0, clipFrac: 0, gradNorm: 0, tokens: 0 };
     const dt = (performance.now() - t0) / 1000;
     tally.time.update += dt;
     ctx.onStep(stats, { acceptedFrac: stepAccepted / Math.max(1, rewards.length), responseLen, tokensPerSec: stats.tokens / Math.max(dt, 1e-9) });
@@ -237,14 +263,14 @@ export interface ResolvedStrategy {
 }
 
 /** Looks up rl.strategy and parses its options, failing with the config's words when either is wrong. */
-export function resolveStrategy(rl: TrainConfig["rl"]): ResolvedStrategy {
+export function resolveStrategy(rl: Pick<RlConfig, "strategy" | "strategyOptions" | "budgetMode" | "stage1">): ResolvedStrategy {
   const strategy = getStrategy(rl.strategy);
   const inclusive = !strategy.rounds && strategy.needsStage1 && rl.budgetMode === "inclusive";
   return { strategy, options: strategy.parseOptions(inclusive ? inclusiveOptions(rl.strategyOptions, rl.stage1) : { ...rl.strategyOptions }) };
 }
 
 export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
-  const { strategy, options } = ctx.strategy;
+  const { strategy, options } = ctx.plan.strategy;
   const tally: Tally = { generated: 0, accepted: 0, passes: [], rewardSum: 0, trained: 0, examples: [], time: { sampling: 0, scoring: 0, gradNorms: 0, update: 0 } };
   if (strategy.rounds) return runRounds(ctx, tally, iter, prompts, strategy.rounds, options);
   return runOneShot(ctx, tally, iter, prompts);
@@ -252,10 +278,9 @@ export async function runIteration(ctx: IterationContext, iter: number, prompts:
 
 /** Stage 1 (if the strategy needs it), one allocation, then k mini-batches each sampling its prompts' responses and training on them. */
 async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
-  const rl = ctx.config.rl;
-  const seed = ctx.config.seed;
+  const { seed, sizes } = ctx.plan;
   const m = prompts.length;
-  const { strategy, options } = ctx.strategy;
+  const { strategy, options } = ctx.plan.strategy;
   const needsStage1 = strategy.needsStage1;
   const usesOnline = strategy.reads.includes("online");
   const time = tally.time;
@@ -266,8 +291,8 @@ async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, pro
   let acceptRate: number[] | undefined;
   let gradNorm: number[] | undefined;
   if (needsStage1) {
-    stage1 = await samplePass(ctx, tally, prompts, prompts.map((p, i) => ({ prompt: p.prompt, n: rl.stage1, seed: Rng.derive(seed, iter, 1, i).u32() })));
-    acceptRate = stage1.map((list) => list.filter((s) => s.reward === 1).length / rl.stage1);
+    stage1 = await samplePass(ctx, tally, prompts, prompts.map((p, i) => ({ prompt: p.prompt, n: sizes.stage1, seed: Rng.derive(seed, iter, 1, i).u32() })));
+    acceptRate = stage1.map((list) => list.filter((s) => s.reward === 1).length / sizes.stage1);
     if (strategy.needsGradNorms(options)) {
       const t0 = performance.now();
       gradNorm = meanGradNorms(ctx, prompts, stage1).G;
@@ -281,21 +306,21 @@ async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, pro
   const alloc: AllocationResult = strategy.allocate(
     {
       prompts: m,
-      ...(acceptRate ? { acceptRate, sampleCount: new Array<number>(m).fill(rl.stage1) } : {}),
+      ...(acceptRate ? { acceptRate, sampleCount: new Array<number>(m).fill(sizes.stage1) } : {}),
       ...(gradNorm ? { gradNorm } : {}),
       ...(usesOnline ? { online: { now: iter, states }, seed } : {}),
     },
-    rl.budget,
+    sizes.budget,
     options,
   );
   const n = alloc.n;
 
   // Update: k steps over prompt mini-batches; each samples its prompts' remaining responses now.
   const trained = new Array<number>(m).fill(0);
-  for (let j = 0; j < rl.stepsPerIter; j++) {
-    const idx = slice(m, rl.stepsPerIter, j);
+  for (let j = 0; j < sizes.stepsPerIter; j++) {
+    const idx = slice(m, sizes.stepsPerIter, j);
     const batch = idx.map((i) => prompts[i] as TrainPrompt);
-    const reused = idx.map((i) => (rl.reuseStage1 ? (stage1[i] as Scored[]).slice(0, n[i] as number) : []));
+    const reused = idx.map((i) => (sizes.reuseStage1 ? (stage1[i] as Scored[]).slice(0, n[i] as number) : []));
     const fresh = idx.map((i, q) => (n[i] as number) - (reused[q] as Scored[]).length);
     const freshScored = await samplePass(ctx, tally, batch, idx.map((i, q) => ({ prompt: (prompts[i] as TrainPrompt).prompt, n: fresh[q] as number, seed: Rng.derive(seed, iter, 2, i).u32() })));
     const groups = idx.map((_, q) => [...(reused[q] as Scored[]), ...(freshScored[q] as Scored[])]);
@@ -303,8 +328,7 @@ async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, pro
 
     if (usesOnline) {
       // Each prompt's fresh evidence feeds its online estimate (gradient norms only if the options use them).
-      // Strategies without a halfLife option (greso) keep undecayed counts.
-      const decay = { halfLife: (options as { halfLife?: number | null }).halfLife ?? null };
+      const decay = { halfLife: strategy.historyHalfLife?.(options) ?? null };
       const t0 = performance.now();
       const g = strategy.needsGradNorms(options) ? meanGradNorms(ctx, batch, groups) : null;
       if (g) clock("gradNorms", t0);
@@ -348,20 +372,20 @@ async function runOneShot(ctx: IterationContext, tally: Tally, iter: number, pro
  * it selects then train in k mini-batches of whole groups, in drawing order.
  */
 async function runRounds<O>(ctx: IterationContext, tally: Tally, iter: number, prompts: readonly TrainPrompt[], planner: RoundPlanner<O>, options: O): Promise<IterationResult> {
-  const rl = ctx.config.rl;
-  const seed = ctx.config.seed;
+  const { seed, sizes } = ctx.plan;
+  const name = ctx.plan.strategy.strategy.name;
   const drawn: TrainPrompt[] = [...prompts];
   const groups: Scored[][] = prompts.map(() => []);
-  const context: RoundContext = { prompts: prompts.length, budget: rl.budget };
+  const context: RoundContext = { prompts: prompts.length, budget: sizes.budget };
   const stateNow = (rounds: number): RoundState => ({ rewards: groups.map((g) => g.map((s) => s.reward)), rounds });
   let rounds = 0;
   for (;;) {
     const state = stateNow(rounds);
     const request = planner.plan(context, state, options);
     if (request === null) break;
-    checkRoundRequest(rl.strategy, context, state, request);
+    checkRoundRequest(name, context, state, request);
     if (request.fresh.length > 0) {
-      if (!ctx.drawPrompts) throw new IterationError(`iteration ${iter}: strategy '${rl.strategy}' asks for ${request.fresh.length} new prompts in round ${rounds + 1}, but the iteration has no prompt stream to draw them from`);
+      if (!ctx.drawPrompts) throw new IterationError(`iteration ${iter}: strategy '${name}' asks for ${request.fresh.length} new prompts in round ${rounds + 1}, but the iteration has no prompt stream to draw them from`);
       const more = ctx.drawPrompts(request.fresh.length);
       if (more.length !== request.fresh.length) throw new IterationError(`iteration ${iter}: asked the prompt stream for ${request.fresh.length} prompts, got ${more.length}`);
       drawn.push(...more);
@@ -377,8 +401,8 @@ async function runRounds<O>(ctx: IterationContext, tally: Tally, iter: number, p
   const selection: RoundSelection = planner.select(context, stateNow(rounds), options);
 
   const kept = selection.keep.flatMap((keep, i) => (keep.length > 0 ? [i] : []));
-  for (let j = 0; j < rl.stepsPerIter; j++) {
-    const idx = slice(kept.length, rl.stepsPerIter, j).map((q) => kept[q] as number);
+  for (let j = 0; j < sizes.stepsPerIter; j++) {
+    const idx = slice(kept.length, sizes.stepsPerIter, j).map((q) => kept[q] as number);
     trainGroups(ctx, tally, idx.map((i) => drawn[i] as TrainPrompt), idx.map((i) => (selection.keep[i] as number[]).map((s) => (groups[i] as Scored[])[s] as Scored)));
   }
 

@@ -15,8 +15,8 @@ import type { TaskSuite } from "../tasks/index.js";
 import type { AdamWState } from "../tensor/index.js";
 import { ConfigError, GvmError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import type { TrainConfig } from "./config.js";
-import { warmStart } from "./warmstart.js";
+import type { PolicyConfig, SamplerConfig, TrainConfig } from "./config.js";
+import { warmStart, type WarmStartSlice } from "./warmstart.js";
 
 export interface Policy {
   kind: "builtin" | "hf";
@@ -46,10 +46,16 @@ export interface PolicyFiles {
 }
 
 /** Reads the policy's tokenizer and config (a broken model directory fails here, before a run directory is made). */
-export function policyFiles(c: TrainConfig): PolicyFiles {
+export function policyFiles(c: Pick<TrainConfig, "policy" | "model">): PolicyFiles {
   if (c.policy.kind === "builtin") return { tokenizer: new ByteTokenizer(), chatTemplate: null, maxPositions: c.model.maxPositions, dir: null };
   const dir = loadTokenizerDir(c.policy.path as string);
   return { tokenizer: dir.tokenizer, chatTemplate: dir.chatTemplate, maxPositions: dir.config.maxPositions, dir };
+}
+
+/** What opening a policy reads: its kind and save format, the warm start's settings, and whether the KL term needs a frozen reference. */
+export interface PolicySlice extends WarmStartSlice {
+  policy: PolicyConfig;
+  withReference: boolean;
 }
 
 /**
@@ -57,7 +63,7 @@ export function policyFiles(c: TrainConfig): PolicyFiles {
  * checked) when there is one, else the warm start (builtin; needs the suite)
  * or the model directory (hf).
  */
-export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite | null, resume: { dir: string; model: LlamaModel } | null, log: Logger): Policy {
+export function openPolicy(c: PolicySlice, files: PolicyFiles, suite: TaskSuite | null, resume: { dir: string; model: LlamaModel } | null, log: Logger): Policy {
   if (files.dir === null) {
     if (!suite) throw new ConfigError("policy.kind builtin: the warm start needs the built-in suite's demonstrations");
     const tokenizer = new ByteTokenizer();
@@ -66,7 +72,7 @@ export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite 
     return {
       kind: "builtin",
       model,
-      reference: c.rl.klCoef > 0 ? frozen(loadModel(warm.dir)) : null,
+      reference: c.withReference ? frozen(loadModel(warm.dir)) : null,
       tokenizer,
       chatTemplate: null,
       save: (dir, optimizer, extraFiles) => saveCheckpoint(dir, model, { optimizer, extraFiles }),
@@ -81,7 +87,7 @@ export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite 
   return {
     kind: "hf",
     model,
-    reference: c.rl.klCoef > 0 ? frozen(loadModel(path)) : null,
+    reference: c.withReference ? frozen(loadModel(path)) : null,
     tokenizer: files.tokenizer,
     chatTemplate: files.chatTemplate,
     save: (dir, optimizer, extraFiles) => saveModelDir(dir, model, { from: path, dtype: c.policy.saveDtype, optimizer, extraFiles }),
@@ -94,8 +100,7 @@ export function openPolicy(c: TrainConfig, files: PolicyFiles, suite: TaskSuite 
  * exactly the trainer's) whose answers are kept in `cacheFile`, so a resumed
  * run does not ask for them again.
  */
-export function openSampler(c: TrainConfig, policy: Policy, cacheFile: string, log: Logger): Sampler {
-  const s = c.sampler;
+export function openSampler(s: SamplerConfig, policy: Policy, cacheFile: string, log: Logger): Sampler {
   if (s.kind === "local") return new LocalSampler(policy.model, policy.tokenizer, { batchSize: s.batchSize });
   let apiKey: string | undefined;
   if (s.apiKeyEnv !== null) {

@@ -20,6 +20,7 @@ import {
   mathGrader,
   type PromptTemplate,
   renderPrompt,
+  resolveChat,
   SUITE_SET,
   SUITE_TEMPLATE,
 } from "../eval/index.js";
@@ -29,7 +30,7 @@ import { exactMatchReward, type TaskSuite } from "../tasks/index.js";
 import { ConfigError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { verify } from "../verify/index.js";
-import type { PromptsConfig, TrainConfig } from "./config.js";
+import type { PromptsConfig, SuiteConfig } from "./config.js";
 
 /** One prompt of the training pool. */
 export interface TrainPrompt {
@@ -68,9 +69,9 @@ export interface PromptSource {
 }
 
 /** The built-in suite: prompts as generated, exact-match rewards and grades. */
-export function suitePromptSource(c: TrainConfig, suite: TaskSuite): PromptSource {
+export function suitePromptSource(regime: SuiteConfig["regime"], suite: TaskSuite): PromptSource {
   return {
-    name: c.suite.regime,
+    name: regime,
     train: suite.train.map((p) => ({ id: p.id, prompt: p.prompt, question: p.prompt, answer: p.answer, level: p.level })),
     test: {
       set: SUITE_SET,
@@ -84,17 +85,6 @@ export function suitePromptSource(c: TrainConfig, suite: TaskSuite): PromptSourc
   };
 }
 
-/** The chat format of dataset prompts: the model's template or a named format, as `prompts.chat` says. */
-export function resolveChat(chat: PromptsConfig["chat"], template: ChatTemplate | null, modelDir: string | null): { format: ChatFormat; chat: string; named: ChatFormatName } {
-  if (chat === "model" || (chat === "auto" && template !== null)) {
-    if (template === null) throw new ConfigError(`prompts.chat: "model", but ${modelDir ?? "the built-in model"} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); pick one of ${Object.keys(CHAT_FORMATS).join(", ")}`);
-    return { format: template.format, chat: "model", named: "plain" };
-  }
-  const named = (chat === "auto" ? "plain" : chat) as ChatFormatName;
-  return { format: CHAT_FORMATS[named], chat: named, named };
-}
-
-
 function setName(file: string): string {
   return basename(file, extname(file));
 }
@@ -106,23 +96,32 @@ function numericLevel(level: string | null): number | null {
   return m ? Number(m[0]) : null;
 }
 
+/** What a dataset run's prompts depend on besides the prompts section. */
+export interface DatasetSourceOptions {
+  /** The policy's chat template, if it has one. */
+  chatTemplate: ChatTemplate | null;
+  /** Its model directory, for messages (null for the built-in model). */
+  modelDir: string | null;
+  /** Prompts per iteration: the pool must hold at least this many. */
+  promptsPerIter: number;
+}
+
 /**
  * A dataset run's prompts: the training file and the test set, read with
  * their field mappings (errors name the file and row), prompted with the
  * paper's template through the chat format, rewarded by the verifier.
  */
-export async function datasetPromptSource(c: TrainConfig, chatTemplate: ChatTemplate | null, log: Logger): Promise<PromptSource> {
-  const p = c.prompts;
+export async function datasetPromptSource(p: PromptsConfig, o: DatasetSourceOptions, log: Logger): Promise<PromptSource> {
   const trainFile = p.train.file as string;
   const testFile = p.test.file as string;
-  const { format, chat, named } = resolveChat(p.chat, chatTemplate, c.policy.path);
+  const { format, chat, named } = resolveChat(p.chat, o.chatTemplate, o.modelDir, 'prompts.chat: "model"');
   const trainTemplate: PromptTemplate = { system: p.system, instruction: p.trainInstruction, chat: named };
   const testTemplate: PromptTemplate = { system: p.system, instruction: p.testInstruction, chat: named };
 
   const trainSet = await loadProblemSet(setName(trainFile), trainFile, fieldMap(p.train), p.train.gold, { logger: log });
   const trainProblems = p.train.limit > 0 ? trainSet.problems.slice(0, p.train.limit) : trainSet.problems;
-  if (trainProblems.length < c.rl.promptsPerIter) {
-    throw new ConfigError(`prompts.train.file ${trainFile}: ${trainProblems.length} problems${p.train.limit > 0 ? ` (prompts.train.limit ${p.train.limit})` : ""}, fewer than rl.promptsPerIter (${c.rl.promptsPerIter})`);
+  if (trainProblems.length < o.promptsPerIter) {
+    throw new ConfigError(`prompts.train.file ${trainFile}: ${trainProblems.length} problems${p.train.limit > 0 ? ` (prompts.train.limit ${p.train.limit})` : ""}, fewer than rl.promptsPerIter (${o.promptsPerIter})`);
   }
   const testSet =
     p.test.benchmark !== null

@@ -18,8 +18,8 @@ import { GvmError } from "../util/errors.js";
 import { defaultLogger, type Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import type { TrainConfig } from "./config.js";
-import { type ResolvedStrategy, resolveStrategy, runIteration } from "./iteration.js";
+import type { SuiteConfig, TrainConfig } from "./config.js";
+import { type IterationPlan, planIterations, runIteration } from "./iteration.js";
 import { openPolicy, openSampler, type PolicyFiles, policyFiles, responseCacheFiles, runReloadCommand } from "./policy.js";
 import { checkPromptLengths, datasetPromptSource, type PromptSource, suitePromptSource, type TrainPrompt } from "./prompts.js";
 import type { EvalRecord, IterationRecord, RunRecord, StepRecord } from "./records.js";
@@ -58,15 +58,8 @@ export interface TrainResult {
   evals: EvalRecord[];
 }
 
-export function buildTaskSuite(c: TrainConfig): TaskSuite {
-  return buildSuite({
-    seed: c.suite.seed,
-    trainSize: c.suite.trainSize,
-    testSize: c.suite.testSize,
-    trainMix: c.suite.regime,
-    testMix: "levels",
-    maxValue: c.suite.maxValue,
-  });
+export function buildTaskSuite(s: SuiteConfig): TaskSuite {
+  return buildSuite({ seed: s.seed, trainSize: s.trainSize, testSize: s.testSize, trainMix: s.regime, testMix: "levels", maxValue: s.maxValue });
 }
 
 /**
@@ -75,7 +68,7 @@ export function buildTaskSuite(c: TrainConfig): TaskSuite {
  * next m, and a strategy's extra rounds (dapo) the ones after, so the
  * stream is one sequence however many an iteration took.
  */
-export function promptsAt<P>(c: TrainConfig, pool: readonly P[], start: number, count: number): P[] {
+export function promptsAt<P>(seed: number, pool: readonly P[], start: number, count: number): P[] {
   const out: P[] = [];
   let order: number[] = [];
   let orderEpoch = -1;
@@ -83,7 +76,7 @@ export function promptsAt<P>(c: TrainConfig, pool: readonly P[], start: number, 
     const pos = start + j;
     const epoch = Math.floor(pos / pool.length);
     if (epoch !== orderEpoch) {
-      order = Rng.derive(c.seed, 0xda7a, epoch).shuffle(Array.from({ length: pool.length }, (_, i) => i));
+      order = Rng.derive(seed, 0xda7a, epoch).shuffle(Array.from({ length: pool.length }, (_, i) => i));
       orderEpoch = epoch;
     }
     out.push(pool[order[pos % pool.length] as number] as P);
@@ -92,19 +85,20 @@ export function promptsAt<P>(c: TrainConfig, pool: readonly P[], start: number, 
 }
 
 /** The run's prompts: the suite's, or a dataset's read and rendered with the policy's chat template. */
-async function openPromptSource(c: TrainConfig, suite: TaskSuite | null, chatTemplate: ChatTemplate | null, log: Logger): Promise<PromptSource> {
-  if (c.prompts.source === "suite") return suitePromptSource(c, suite as TaskSuite);
-  return datasetPromptSource(c, chatTemplate, log);
+async function openPromptSource(c: Pick<TrainConfig, "prompts" | "suite" | "policy" | "rl">, suite: TaskSuite | null, chatTemplate: ChatTemplate | null, log: Logger): Promise<PromptSource> {
+  if (c.prompts.source === "suite") return suitePromptSource(c.suite.regime, suite as TaskSuite);
+  return datasetPromptSource(c.prompts, { chatTemplate, modelDir: c.policy.path, promptsPerIter: c.rl.promptsPerIter }, log);
 }
 
 /**
  * What a run is made of, resolved from its config before anything is
- * written: the allocation strategy with its parsed options, the task suite,
- * the policy's files and the prompt source.
+ * written: what each iteration reads (the strategy with its parsed options,
+ * the learner, sizes), the task suite, the policy's files and the prompt
+ * source.
  */
 interface TrainPlan {
   config: TrainConfig;
-  strategy: ResolvedStrategy;
+  iteration: IterationPlan;
   suite: TaskSuite | null;
   files: PolicyFiles;
   source: PromptSource;
@@ -112,16 +106,16 @@ interface TrainPlan {
 
 export async function train(c: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
   const log = o.log ?? defaultLogger();
-  const strategy = resolveStrategy(c.rl);
+  const iteration = planIterations(c.seed, c.rl);
   // Everything that can be wrong with the inputs fails before the run directory is made.
-  const suite = c.prompts.source === "suite" || c.policy.kind === "builtin" ? buildTaskSuite(c) : null;
+  const suite = c.prompts.source === "suite" || c.policy.kind === "builtin" ? buildTaskSuite(c.suite) : null;
   const files = policyFiles(c);
   const source = await openPromptSource(c, suite, files.chatTemplate, log);
   checkPromptLengths(source, files.tokenizer, files.maxPositions, c.rl.maxNewTokens, c.policy.kind === "hf" ? `max_position_embeddings of ${c.policy.path}/config.json` : "model.maxPositions");
   // Locked, but nothing written yet: where the run directory itself is does not make it another run.
   const run = RunDir.open(c.runDir, c, { log, pathFields: TRAIN_PATH_FIELDS, ignoreFields: ["runDir"] });
   try {
-    return await trainIn(run, { config: c, strategy, suite, files, source }, o, log);
+    return await trainIn(run, { config: c, iteration, suite, files, source }, o, log);
   } finally {
     run.close();
   }
@@ -138,11 +132,11 @@ function writeHeartbeat(run: RunDir, state: TrainerState): void {
 
 /** The run once its directory is locked: resume point, policy, then (the run begun) the loop. */
 async function trainIn(run: RunDir, plan: TrainPlan, o: TrainOptions, log: Logger): Promise<TrainResult> {
-  const { config: c, strategy, suite, files, source } = plan;
+  const { config: c, suite, files, source } = plan;
   const point = chooseResumePoint(run, log);
   const resume = point?.ref ?? null;
   // The policy opens (warm start, model directory) before the run begins, so a start that fails here writes no config.json.
-  const policy = openPolicy(c, files, suite, point ? { dir: point.ref.dir, model: point.model } : null, log);
+  const policy = openPolicy({ ...c, withReference: c.rl.klCoef > 0 }, files, suite, point ? { dir: point.ref.dir, model: point.model } : null, log);
   run.begin(resume);
   run.writePrompts(source.train.map((p) => ({ id: p.id, problem: p.question, answer: p.answer, level: p.level })));
   const state: TrainerState = point ? point.state : { iter: 0, step: 0, samples: 0, tokens: 0, wallclock: 0, online: [] };
@@ -156,7 +150,7 @@ async function trainIn(run: RunDir, plan: TrainPlan, o: TrainOptions, log: Logge
     await o.onCheckpoint?.(dir, iter);
   };
   const caches = responseCacheFiles(c.runDir);
-  const sampler = openSampler(c, policy, caches.rollouts, log);
+  const sampler = openSampler(c.sampler, policy, caches.rollouts, log);
   const online = new Map(state.online);
   const label = c.label ?? `${c.rl.method}/${c.rl.strategy}`;
   const evals: EvalRecord[] = run.readMetrics().filter((r): r is EvalRecord & Record<string, unknown> => r.kind === "eval") as EvalRecord[];
@@ -166,7 +160,7 @@ async function trainIn(run: RunDir, plan: TrainPlan, o: TrainOptions, log: Logge
     const test = source.test;
     const bar = o.progress === false ? null : new ProgressBar("  eval", test.problems.length * c.eval.k, { unit: "resp" });
     // A server's answers for each evaluation point in their own cache: every point asks with the same seeds.
-    const evalSampler = c.sampler.kind === "remote" ? openSampler(c, policy, caches.evalAt(state.iter), log) : sampler;
+    const evalSampler = c.sampler.kind === "remote" ? openSampler(c.sampler, policy, caches.evalAt(state.iter), log) : sampler;
     const r = await evaluateTestSet(evalSampler, test, { k: c.eval.k, temperature: c.eval.temperature, maxNewTokens: c.rl.maxNewTokens, seed: c.eval.seed }, bar ?? undefined);
     bar?.finish();
     const template = { system: test.template.system, instruction: test.template.instruction, chat: test.chat };
@@ -215,13 +209,13 @@ async function trainIn(run: RunDir, plan: TrainPlan, o: TrainOptions, log: Logge
     // Where the prompt stream stands is saved with each checkpoint: strategies that draw extra prompts (dapo) move it by more than m.
     let drawn = state.promptsDrawn ?? state.iter * c.rl.promptsPerIter;
     const draw = (count: number): TrainPrompt[] => {
-      const next = promptsAt<TrainPrompt>(c, source.train, drawn, count);
+      const next = promptsAt<TrainPrompt>(c.seed, source.train, drawn, count);
       drawn += count;
       return next;
     };
     const prompts = draw(c.rl.promptsPerIter);
     const res = await runIteration(
-      { config: c, strategy, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online, drawPrompts: draw,
+      { plan: plan.iteration, policy: policy.model, reference: policy.reference, opt, sampler, padId: policy.tokenizer.padId, reward: source.reward, online, drawPrompts: draw,
         onGenerated: (responses, tokens) => {
           state.samples += responses;
           state.tokens += tokens;

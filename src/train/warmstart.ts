@@ -17,18 +17,21 @@ import * as T from "../tensor/index.js";
 import type { Logger } from "../util/log.js";
 import { ProgressBar } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import type { TrainConfig } from "./config.js";
+import type { ModelSection, TrainConfig } from "./config.js";
 
-export function modelConfigFor(c: TrainConfig, tok: ByteTokenizer): ModelConfig {
+/** What the warm start reads of a run's config; all of it keys the cache. */
+export type WarmStartSlice = Pick<TrainConfig, "seed" | "runDir" | "model" | "suite" | "warmStart">;
+
+export function modelConfigFor(m: ModelSection, tok: ByteTokenizer): ModelConfig {
   return parseModelConfig({
     model_type: "llama",
     vocab_size: tok.vocabSize,
-    hidden_size: c.model.hiddenSize,
-    intermediate_size: c.model.ffn,
-    num_hidden_layers: c.model.layers,
-    num_attention_heads: c.model.heads,
-    num_key_value_heads: c.model.kvHeads,
-    max_position_embeddings: c.model.maxPositions,
+    hidden_size: m.hiddenSize,
+    intermediate_size: m.ffn,
+    num_hidden_layers: m.layers,
+    num_attention_heads: m.heads,
+    num_key_value_heads: m.kvHeads,
+    max_position_embeddings: m.maxPositions,
     tie_word_embeddings: true,
     bos_token_id: ByteTokenizer.BOS,
     eos_token_id: ByteTokenizer.EOS,
@@ -37,7 +40,7 @@ export function modelConfigFor(c: TrainConfig, tok: ByteTokenizer): ModelConfig 
 }
 
 /** Where the warm start for this config is cached. */
-export function warmStartDir(c: TrainConfig): string {
+export function warmStartDir(c: WarmStartSlice): string {
   const key = createHash("sha256")
     .update(JSON.stringify({ model: c.model, suite: c.suite, warm: { ...c.warmStart, cacheDir: null }, seed: c.seed, v: 4 }))
     .digest("hex")
@@ -47,13 +50,13 @@ export function warmStartDir(c: TrainConfig): string {
 }
 
 /** Loads the cached warm start or trains and caches it. */
-export function warmStart(c: TrainConfig, suite: TaskSuite, tok: ByteTokenizer, log: Logger): { model: LlamaModel; cached: boolean; dir: string } {
+export function warmStart(c: WarmStartSlice, suite: TaskSuite, tok: ByteTokenizer, log: Logger): { model: LlamaModel; cached: boolean; dir: string } {
   const dir = warmStartDir(c);
   if (existsSync(join(dir, "model.safetensors"))) {
     log.info(`warm start: using cached ${dir}`);
     return { model: loadModel(dir), cached: true, dir };
   }
-  const model = LlamaModel.init(modelConfigFor(c, tok), Rng.derive(c.seed, 0x77a1));
+  const model = LlamaModel.init(modelConfigFor(c.model, tok), Rng.derive(c.seed, 0x77a1));
   const w = c.warmStart;
   const opt = new T.AdamW(model.params, { lr: w.lr, weightDecay: 0.01 }, T.warmupCosine(Math.min(20, w.steps), w.steps));
   const clean = new DemoSource(suite, { mix: w.demoMix, slipRate: 0 });
