@@ -4,34 +4,31 @@
  * written per problem and summarised in the paper's table. Resumable: the
  * same command after an interruption continues where it stopped.
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
-import { z } from "zod";
+import { join, resolve } from "node:path";
 import {
   BENCHMARK_NAMES,
   CHAT_FORMAT_NAMES,
   type ChatFormat,
   type ChatFormatName,
-  DEFAULT_SAMPLING,
+  defaultLabel,
   EvalDir,
+  evalConfigSchema,
+  type EvalRunConfig,
   type EvalSet,
   type EvalSummary,
   formatMarkdown,
   GOLD_RULES,
+  labelDir,
   levelTable,
-  loadBenchmark,
-  loadProblemSet,
-  mathGrader,
-  PAPER_INSTRUCTION,
-  PAPER_SYSTEM_PROMPT,
+  loadEvalSets,
   paperTable,
+  resolveChat,
   runEval,
-  suiteSet,
 } from "../eval/index.js";
-import { DEFAULT_FIELDS, fieldMap } from "../data/index.js";
 import { loadModelDir } from "../model/index.js";
 import { LocalSampler, type Sampler } from "../rollout/index.js";
 import { loadConfig } from "../util/config.js";
-import { ConfigError } from "../util/errors.js";
+import type { ConfigError } from "../util/errors.js";
 import { VerifierPool } from "../verify/index.js";
 import { defaultLogger } from "../util/log.js";
 import { type Command, numberOption, parseOptions, usageError } from "./command.js";
@@ -73,68 +70,6 @@ const OPTIONS = {
   set: { type: "string", multiple: true },
   quiet: { type: "boolean" },
 } as const;
-
-const int = (min: number) => z.number().int("must be an integer").min(min, `must be >= ${min}`);
-
-/** Every option as a config field (a config file uses the same names). */
-export const evalConfigSchema = z
-  .object({
-    /** Model directories (Hugging Face layout) to evaluate, one table row each. */
-    models: z.array(z.string()).default([]),
-    /** Row label (only with one model); default from the model path. */
-    label: z.string().optional(),
-    /** Directory with the paper's benchmark files. */
-    benchmarks: z.string().optional(),
-    /** Subset of the benchmarks. */
-    only: z.array(z.enum(BENCHMARK_NAMES as [string, ...string[]])).optional(),
-    /** Any other question/answer file. */
-    data: z
-      .object({
-        file: z.string(),
-        name: z.string().optional(),
-        question: z.string().default(DEFAULT_FIELDS.question),
-        answer: z.string().default(DEFAULT_FIELDS.answer),
-        id: z.string().optional(),
-        level: z.string().optional(),
-        gold: z.enum(GOLD_RULES as [string, ...string[]]).default("string"),
-      })
-      .strict()
-      .optional(),
-    /** The built-in suite's test split. */
-    suite: z.object({ size: int(1).default(300), seed: z.number().int().default(0) }).strict().optional(),
-    /** Only the first N problems of each set. */
-    limit: int(1).optional(),
-    skipInvalid: z.boolean().default(false),
-    sampling: z
-      .object({
-        k: int(1).default(DEFAULT_SAMPLING.k),
-        temperature: z.number().min(0, "must be >= 0").default(DEFAULT_SAMPLING.temperature),
-        topP: z.number().gt(0, "must be > 0").max(1, "must be <= 1").default(DEFAULT_SAMPLING.topP),
-        topK: int(0).default(DEFAULT_SAMPLING.topK),
-        maxTokens: int(1).default(DEFAULT_SAMPLING.maxTokens),
-        seed: z.number().int().default(DEFAULT_SAMPLING.seed),
-        stop: z.array(z.string()).default([]),
-      })
-      .strict()
-      .prefault({}),
-    prompt: z
-      .object({
-        system: z.string().nullable().default(PAPER_SYSTEM_PROMPT),
-        instruction: z.string().default(PAPER_INSTRUCTION),
-        /** A named chat format, "model" (the model directory's own chat template) or "auto" (the model's template when it has one, else plain). */
-        chat: z.enum(["auto", "model", ...CHAT_FORMAT_NAMES] as [string, ...string[]]).default("auto"),
-      })
-      .strict()
-      .prefault({}),
-    out: z.string().default("eval"),
-    /** Problems per sampler call. */
-    chunk: int(1).default(32),
-    /** Sequences decoded together by the in-process engine. */
-    batchSize: int(1).default(64),
-  })
-  .strict();
-
-export type EvalCliConfig = z.output<typeof evalConfigSchema>;
 
 const HELP = [
   "Usage: gvm eval --model DIR [--model DIR ...] (--benchmarks DIR | --data FILE | --suite) [options]",
@@ -194,7 +129,7 @@ const HELP = [
 const usage = (message: string): ConfigError => usageError(NAME, message);
 
 /** Turns argv into the validated config (file, then flags, then --set). */
-export function resolveEvalConfig(argv: readonly string[]): { config: EvalCliConfig; quiet: boolean } {
+export function resolveEvalConfig(argv: readonly string[]): { config: EvalRunConfig; quiet: boolean } {
   const { values, positionals } = parseOptions(NAME, argv, OPTIONS, true);
   if (positionals.length > 0) throw usage(`unexpected argument '${positionals[0]}'`);
   const num = (flag: keyof typeof OPTIONS) => numberOption(NAME, flag, values[flag] as string | undefined);
@@ -245,17 +180,6 @@ export function resolveEvalConfig(argv: readonly string[]): { config: EvalCliCon
   return { config, quiet: values.quiet ?? false };
 }
 
-/** "run/iter-000040" for run/checkpoints/iter-000040, else the directory name. */
-export function defaultLabel(modelDir: string): string {
-  const abs = resolve(modelDir);
-  const parent = dirname(abs);
-  return basename(parent) === "checkpoints" ? `${basename(dirname(parent))}/${basename(abs)}` : basename(abs);
-}
-
-function labelDir(label: string): string {
-  return label.replace(/[^A-Za-z0-9_.-]+/g, "_");
-}
-
 /**
  * The in-process engine on a model directory (its tokenizer.json, or the
  * byte tokenizer for gvm's own models) and the chat format the prompts use.
@@ -263,38 +187,8 @@ function labelDir(label: string): string {
 function localSampler(dir: string, batchSize: number, chat: string): { sampler: Sampler; chat: ChatFormatName | "model"; format?: ChatFormat } {
   const m = loadModelDir(dir);
   const sampler = new LocalSampler(m.model, m.tokenizer, { batchSize });
-  if (chat === "model" || (chat === "auto" && m.chatTemplate !== null)) {
-    if (m.chatTemplate === null) throw new ConfigError(`gvm ${NAME}: --chat model, but ${dir} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); pick one of ${CHAT_FORMAT_NAMES.join(", ")}`);
-    return { sampler, chat: "model", format: m.chatTemplate.format };
-  }
-  return { sampler, chat: chat === "auto" ? "plain" : (chat as ChatFormatName) };
-}
-
-async function loadSets(config: EvalCliConfig, pool: VerifierPool): Promise<EvalSet[]> {
-  const logger = defaultLogger();
-  const opts = { skipInvalid: config.skipInvalid, logger };
-  const sets: EvalSet[] = [];
-  const grader = mathGrader({}, pool);
-  const limit = <T>(xs: readonly T[]) => (config.limit === undefined ? xs : xs.slice(0, config.limit));
-  if (config.benchmarks !== undefined) {
-    for (const name of config.only ?? BENCHMARK_NAMES) {
-      const set = await loadBenchmark(name, config.benchmarks, opts);
-      if (set.skipped.length > 0) logger.warn(`${name}: skipped ${set.skipped.length} invalid rows`);
-      sets.push({ name, problems: limit(set.problems), grader });
-    }
-  }
-  if (config.data !== undefined) {
-    const d = config.data;
-    const name = (d.name ?? basename(d.file, extname(d.file))).replace(/[^A-Za-z0-9_.-]+/g, "_");
-    if (sets.some((s) => s.name === name)) throw usage(`--data set name '${name}' clashes with a benchmark; pick another with --name`);
-    const set = await loadProblemSet(name, d.file, fieldMap(d), d.gold as (typeof GOLD_RULES)[number], opts);
-    sets.push({ name, problems: limit(set.problems), grader });
-  }
-  if (config.suite !== undefined) {
-    const s = suiteSet({ seed: config.suite.seed, testSize: config.suite.size });
-    sets.push({ ...s, problems: limit(s.problems) });
-  }
-  return sets;
+  const resolved = resolveChat(chat, m.chatTemplate, dir, `gvm ${NAME}: --chat model`);
+  return resolved.chat === "model" ? { sampler, chat: "model", format: resolved.format } : { sampler, chat: resolved.chat };
 }
 
 export const evalCommand: Command = {
@@ -307,7 +201,7 @@ export const evalCommand: Command = {
     const summaries: EvalSummary[] = [];
     let sets: EvalSet[];
     try {
-      sets = await loadSets(config, pool);
+      sets = await loadEvalSets(config, pool, defaultLogger());
       for (const model of config.models) {
         const label = config.label ?? defaultLabel(model);
         const local = localSampler(model, config.batchSize, config.prompt.chat);

@@ -7,3 +7,4 @@ export * from "./harness.js";
 export * from "./summary.js";
 export * from "./store.js";
 export * from "./suite.js";
+export * from "./config.js";

@@ -11,6 +11,7 @@
  * as one; the built-in ones cover ChatML (Qwen2.5), Llama 3, plain text for
  * byte-level models without a chat template, and raw (the question alone).
  */
+import type { ChatTemplate } from "../model/index.js";
 import { ConfigError } from "../util/errors.js";
 
 export type ChatRole = "system" | "user" | "assistant";
@@ -48,9 +49,14 @@ export const CHAT_FORMATS: Record<ChatFormatName, ChatFormat> = {
   raw: (messages) => messages.filter((m) => m.role === "user").map((m) => m.content).join("\n"),
 };
 
-export function chatFormat(name: string): ChatFormat {
+/** A chat format's name, checked; ConfigError listing the known ones otherwise. */
+export function chatFormatName(name: string): ChatFormatName {
   if (!(CHAT_FORMAT_NAMES as readonly string[]).includes(name)) throw new ConfigError(`unknown chat format '${name}'; allowed: ${CHAT_FORMAT_NAMES.join(", ")}`);
-  return CHAT_FORMATS[name as ChatFormatName];
+  return name as ChatFormatName;
+}
+
+export function chatFormat(name: string): ChatFormat {
+  return CHAT_FORMATS[chatFormatName(name)];
 }
 
 /** The chat messages of one question. */
@@ -62,4 +68,21 @@ export function promptMessages(template: PromptTemplate, question: string): Chat
 /** The prompt text of one question; `format` overrides the template's named chat format. */
 export function renderPrompt(template: PromptTemplate, question: string, format?: ChatFormat): string {
   return (format ?? CHAT_FORMATS[template.chat])(promptMessages(template, question));
+}
+
+/**
+ * The chat format prompts are rendered with, from a `chat` setting: the
+ * model's own template ("model", or "auto" when the model has one) or a
+ * named format ("auto" without a template is plain). `setting` names where
+ * the choice came from in the error when the model has no template;
+ * `named` is what records of the prompt template store ("plain" for the
+ * model's own template, which is rendered through `format`, never by name).
+ */
+export function resolveChat(chat: string, template: ChatTemplate | null, modelDir: string | null, setting: string): { format: ChatFormat; chat: "model" | ChatFormatName; named: ChatFormatName } {
+  if (chat === "model" || (chat === "auto" && template !== null)) {
+    if (template === null) throw new ConfigError(`${setting}, but ${modelDir ?? "the built-in model"} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); pick one of ${CHAT_FORMAT_NAMES.join(", ")}`);
+    return { format: template.format, chat: "model", named: "plain" };
+  }
+  const named = chat === "auto" ? "plain" : chatFormatName(chat);
+  return { format: CHAT_FORMATS[named], chat: named, named };
 }
