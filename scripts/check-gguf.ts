@@ -22,9 +22,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { generate, LlamaModel, parseModelConfig } from "../src/model/index.js";
-import { type GgufDtype, writeGguf } from "../src/model/hf/gguf.js";
-import { floatBitsToHalf, halfToFloatBits } from "../src/model/safetensors.js";
-import { HfTokenizer, loadModelDir, type ModelDir, readJsonFile, saveModelDir } from "../src/model/hf/index.js";
+import { type GgufDtype, writeGguf } from "../src/model/formats/gguf.js";
+import { floatBitsToHalf, halfToFloatBits } from "../src/model/formats/safetensors.js";
+import { HfTokenizer, loadModelDir, type ModelDir, readJsonFile, saveModelDir } from "../src/model/formats/hf/index.js";
 import * as T from "../src/tensor/index.js";
 import { Rng } from "../src/util/rng.js";
 

@@ -76,4 +76,28 @@ describe("layering", () => {
     }
     expect(violations).toEqual([]);
   });
+
+  it("the verifier's own stack holds: numbers, then syntax, then evaluation, then comparison", () => {
+    // Shared by all: the error classes and the time budget. Comparison and the entry points (verify, batch) sit at the top, in verify/ itself.
+    const base = new Set(["errors.ts", "deadline.ts"]);
+    const stack = ["numbers", "syntax", "evaluation"];
+    const verifyRoot = join(root, "verify");
+    const rankOf = (file: string): number => {
+      const parts = relative(verifyRoot, file).split(sep);
+      if (parts.length === 1) return base.has(parts[0] as string) ? 0 : stack.length + 1;
+      const rung = stack.indexOf(parts[0] as string);
+      return rung < 0 ? -1 : rung + 1;
+    };
+    const violations: string[] = [];
+    for (const file of sourceFiles(verifyRoot)) {
+      expect(rankOf(file), `${relative(root, file)} is in no rung of the verifier's stack`).toBeGreaterThanOrEqual(0);
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["'](\.[^"']+)["']/g)) {
+        const target = resolve(dirname(file), (m[1] as string).replace(/\.js$/, ".ts"));
+        if (layerOf(target) !== "verify") continue;
+        if (rankOf(target) > rankOf(file)) violations.push(`${relative(root, file)} imports ${m[1]}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
 });

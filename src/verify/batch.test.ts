@@ -50,16 +50,19 @@ describe("compiled worker entry", () => {
   it("runs from transpiled JavaScript with a plain node", () => {
     const out = mkdtempSync(join(tmpdir(), "gvm-verify-js-"));
     try {
-      // transpile src/verify and the util modules it imports, keeping the layout
-      for (const dir of ["verify", "util"]) {
+      // transpile src/verify (with its subfolders) and the util modules it imports, keeping the layout
+      const transpile = (dir: string): void => {
         mkdirSync(join(out, dir), { recursive: true });
-        for (const f of readdirSync(join(here, "..", dir))) {
+        for (const entry of readdirSync(join(here, "..", dir), { withFileTypes: true })) {
+          const f = entry.name;
+          if (entry.isDirectory()) transpile(join(dir, f));
           if (!f.endsWith(".ts") || f.endsWith(".test.ts")) continue;
           const src = readFileSync(join(here, "..", dir, f), "utf8");
           const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
           writeFileSync(join(out, dir, f.replace(/\.ts$/, ".js")), js);
         }
-      }
+      };
+      for (const dir of ["verify", "util"]) transpile(dir);
       writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }));
       const script = join(out, "run.js");
       writeFileSync(

@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { goldCandidates } from "./extract.js";
-import { normalizeAnswer } from "./normalize.js";
-import { AnswerParseError, parseMath } from "./parse.js";
+import { goldCandidates } from "./syntax/extract.js";
+import { normalizeAnswer } from "./syntax/normalize.js";
+import { AnswerParseError, parseMath } from "./syntax/parse.js";
 import { verify } from "./verify.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "data", "benchmarks");

@@ -13,11 +13,11 @@
  *  - percent: "10%" accepts 10 and 0.1; a response "10%" matches gold 10;
  *  - everything else is a scalar (scalar.ts).
  */
-import { type Node, freeSymbols, print } from "./ast.js";
-import { isAssignment, isEquation, lastPart, mapChildren, meaning, type Meaning } from "./semantics.js";
-import { isRealSet, membershipAgrees, sameMembership } from "./realsets.js";
-import { approxValue, scalarEqual, type ScalarOptions, type ScalarRule } from "./scalar.js";
-import { ratInt } from "./rational.js";
+import { type Node, freeSymbols, print } from "./syntax/ast.js";
+import { isAssignment, isEquation, lastPart, mapChildren, meaning, type Meaning } from "./evaluation/semantics.js";
+import { isRealSet, membershipAgrees, sameMembership } from "./evaluation/realsets.js";
+import { approxValue, scalarEqual, type ScalarOptions, type ScalarRule } from "./evaluation/scalar.js";
+import { ratInt } from "./numbers/rational.js";
 import { checkDeadline } from "./deadline.js";
 import { ExactTooLarge } from "./errors.js";
 

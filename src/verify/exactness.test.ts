@@ -9,12 +9,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GvmError } from "../util/errors.js";
-import { bfDiv, bfFromNumber, bfLn, bfSqrt } from "./bigfloat.js";
+import { bfDiv, bfFromNumber, bfLn, bfSqrt } from "./numbers/bigfloat.js";
 import { NumericDomainError } from "./errors.js";
-import { extractAnswer } from "./extract.js";
-import { normalizeAnswer } from "./normalize.js";
-import { parseMath } from "./parse.js";
-import { div, powInt, rat, ratInt, ZERO } from "./rational.js";
+import { extractAnswer } from "./syntax/extract.js";
+import { normalizeAnswer } from "./syntax/normalize.js";
+import { parseMath } from "./syntax/parse.js";
+import { div, powInt, rat, ratInt, ZERO } from "./numbers/rational.js";
 import { verify, type VerifyReason } from "./verify.js";
 
 type Probe = readonly [gold: string, response: string, reason: VerifyReason];

@@ -18,13 +18,13 @@
  */
 import { errorMessage, GvmError } from "../util/errors.js";
 import { defaultLogger } from "../util/log.js";
-import { print, type Node } from "./ast.js";
+import { print, type Node } from "./syntax/ast.js";
 import { Comparer, type CompareRule } from "./compare.js";
 import { armDeadline, checkDeadlineNow, DeadlineExceeded, restoreDeadline } from "./deadline.js";
-import { candidateStream, goldCandidates, type AnswerSource, type Candidate } from "./extract.js";
-import { normalizeAnswer } from "./normalize.js";
+import { candidateStream, goldCandidates, type AnswerSource, type Candidate } from "./syntax/extract.js";
+import { normalizeAnswer } from "./syntax/normalize.js";
 import { AnswerParseError, AnswerTooLarge, NumericDomainError } from "./errors.js";
-import { parseMath } from "./parse.js";
+import { parseMath } from "./syntax/parse.js";
 
 export interface VerifyOptions {
   /** Wall-clock bound for one call, in milliseconds (default 1000). */

@@ -6,11 +6,11 @@
  * precedence climbing in parse.ts.
  */
 import { type Node, num, sym } from "./ast.js";
-import { AnswerParseError, AnswerTooLarge } from "./errors.js";
+import { AnswerParseError, AnswerTooLarge } from "../errors.js";
 import type { Tok } from "./lexer.js";
 import { parseCommand } from "./parse-commands.js";
 import type { Parser } from "./parse.js";
-import { parseDecimal } from "./rational.js";
+import { parseDecimal } from "../numbers/rational.js";
 
 /** After a symbol name: subscript, primes, and function application f(x). */
 export function symbolTail(p: Parser, name: string): Node {

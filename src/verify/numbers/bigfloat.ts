@@ -6,9 +6,9 @@
  * bounds on top. Out-of-range inputs (overflowing exponents, huge trig
  * arguments) give undefined rather than a wrong number.
  */
-import { NumericDomainError } from "./errors.js";
+import { NumericDomainError } from "../errors.js";
 import { bigBitLength, type Rational } from "./rational.js";
-import { checkDeadline } from "./deadline.js";
+import { checkDeadline } from "../deadline.js";
 
 export interface BigFloat {
   readonly m: bigint;

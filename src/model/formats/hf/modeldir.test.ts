@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng } from "../../util/rng.js";
+import { Rng } from "../../../util/rng.js";
 import { CheckpointError } from "../checkpoint.js";
-import { configJson, parseModelConfig } from "../config.js";
-import { LlamaModel } from "../llama.js";
-import { ByteTokenizer } from "../tokenizer.js";
+import { configJson, parseModelConfig } from "../../config.js";
+import { LlamaModel } from "../../llama.js";
+import { ByteTokenizer } from "../../tokenizer.js";
 import { loadModelDir, loadTokenizerDir, saveModelDir } from "./modeldir.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "gvm-modeldir-"));

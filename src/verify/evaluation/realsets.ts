@@ -7,11 +7,11 @@
  * tested exactly when rational; a test point within 1e-12 of an irrational
  * endpoint is skipped as undecidable in double precision.
  */
-import { type Node, children, freeSymbols } from "./ast.js";
-import { ExactTooLarge } from "./errors.js";
+import { type Node, children, freeSymbols } from "../syntax/ast.js";
+import { ExactTooLarge } from "../errors.js";
 import { evalExact, Unevaluable } from "./evaluate.js";
-import { NumericDomainError } from "./numeric.js";
-import { cmp, isReal, rat, toNumber, type Rational } from "./rational.js";
+import { NumericDomainError } from "../numbers/numeric.js";
+import { cmp, isReal, rat, toNumber, type Rational } from "../numbers/rational.js";
 import { approxValue } from "./scalar.js";
 import { mapChildren } from "./semantics.js";
 

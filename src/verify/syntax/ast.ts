@@ -4,7 +4,7 @@
  * gives a canonical string (commutative operands sorted) used for the
  * structural fallback and for the verdict's normalized forms.
  */
-import { ratToString, type Rational } from "./rational.js";
+import { ratToString, type Rational } from "../numbers/rational.js";
 
 export type RelOp = "=" | "<" | "<=" | ">" | ">=" | "!=" | "approx" | "in" | "notin" | "subset" | "to" | "equiv";
 

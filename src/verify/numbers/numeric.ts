@@ -31,7 +31,7 @@ import {
   bfToNumber,
   type BigFloat,
 } from "./bigfloat.js";
-import { NumericDomainError } from "./errors.js";
+import { NumericDomainError } from "../errors.js";
 import { type Exact, type Rational } from "./rational.js";
 
 export interface Num {

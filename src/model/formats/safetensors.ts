@@ -7,8 +7,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { endianness } from "node:os";
-import { GvmError } from "../util/errors.js";
-import { atomicWrite } from "../util/atomic.js";
+import { GvmError } from "../../util/errors.js";
+import { atomicWrite } from "../../util/atomic.js";
 
 export class SafetensorsError extends GvmError {}
 

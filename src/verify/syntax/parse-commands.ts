@@ -6,10 +6,10 @@
  * decorated symbols. Parser state stays in parse.ts; this file only reads.
  */
 import { type FnName, type Node, num, print, sym } from "./ast.js";
-import { checkDeadline } from "./deadline.js";
+import { checkDeadline } from "../deadline.js";
 import { readGroup } from "./lexer.js";
 import type { Parser } from "./parse.js";
-import { ratInt } from "./rational.js";
+import { ratInt } from "../numbers/rational.js";
 
 const GREEK = [
   "alpha",

@@ -18,12 +18,12 @@
  *     the numeric tier may still prove it unequal, but agreement to 512 bits
  *     is no proof that two numbers of 65536 bits are equal.
  */
-import { freeSymbols, hasFloat, print, type Node } from "./ast.js";
-import { bfAbs, bfLog2, bfToNumber } from "./bigfloat.js";
+import { freeSymbols, hasFloat, print, type Node } from "../syntax/ast.js";
+import { bfAbs, bfLog2, bfToNumber } from "../numbers/bigfloat.js";
 import { evalExact, evalNum, Unevaluable, type Env } from "./evaluate.js";
-import { l2add, mag, numFromExact, numSub, NumericDomainError, type Num } from "./numeric.js";
-import { ExactTooLarge } from "./errors.js";
-import { ceq, ratInt, type Exact, type Rational } from "./rational.js";
+import { l2add, mag, numFromExact, numSub, NumericDomainError, type Num } from "../numbers/numeric.js";
+import { ExactTooLarge } from "../errors.js";
+import { ceq, ratInt, type Exact, type Rational } from "../numbers/rational.js";
 import { mapChildren } from "./semantics.js";
 
 export interface ScalarOptions {

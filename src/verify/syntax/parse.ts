@@ -7,18 +7,18 @@
  * Bounded: input length and nesting depth are capped, and every loop checks
  * the verification deadline.
  */
-import { AnswerParseError, AnswerTooLarge } from "./errors.js";
+import { AnswerParseError, AnswerTooLarge } from "../errors.js";
 import { type FnName, type Node, type RelOp, num } from "./ast.js";
-import { checkDeadline } from "./deadline.js";
+import { checkDeadline } from "../deadline.js";
 import { lexAt, readGroup, type LexMode, type Tok } from "./lexer.js";
-import { rat } from "./rational.js";
+import { rat } from "../numbers/rational.js";
 import { IMPLIES, MUL_CMDS, NON_VALUE_CMDS, REL_OPS, SET_OPS } from "./parse-tables.js";
 import { derivativeSymbol, isLeibnizFraction, parseCommand, KNOWN_COMMANDS } from "./parse-commands.js";
 import { isMixedNumber, isQuantity, isSeparatorText, isUnitWord, letterNode, numberNode, parseBracketed, parseLetters, parseTextTok, primed, printDigits, symbolTail } from "./parse-atoms.js";
 
 export { isUnitWord, numberNode, WORDS } from "./parse-atoms.js";
 
-export { AnswerParseError, AnswerTooLarge } from "./errors.js";
+export { AnswerParseError, AnswerTooLarge } from "../errors.js";
 
 export const MAX_PARSE_CHARS = 6000;
 const MAX_DEPTH = 150;

@@ -11,12 +11,12 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { AdamWState } from "../../tensor/index.js";
-import { CheckpointError, loadConfig, loadModel, saveCheckpoint } from "../checkpoint.js";
-import { configJson, type ModelConfig } from "../config.js";
-import type { LlamaModel } from "../llama.js";
+import type { AdamWState } from "../../../tensor/index.js";
+import { CheckpointError, loadModelConfig, loadModel, saveCheckpoint } from "../checkpoint.js";
+import { configJson, type ModelConfig } from "../../config.js";
+import type { LlamaModel } from "../../llama.js";
 import type { StDtype } from "../safetensors.js";
-import { ByteTokenizer, type Tokenizer } from "../tokenizer.js";
+import { ByteTokenizer, type Tokenizer } from "../../tokenizer.js";
 import { type ChatTemplate, loadChatTemplate } from "./chat-template.js";
 import { COMPANION_FILES, readTextFile } from "./files.js";
 import { loadHfTokenizer } from "./tokenizer.js";
@@ -63,7 +63,7 @@ export function isByteLevelConfig(c: ModelConfig): boolean {
 
 /** config.json, tokenizer and chat template of a directory, without the weights. */
 export function loadTokenizerDir(dir: string): TokenizerDir {
-  const config = loadConfig(dir);
+  const config = loadModelConfig(dir);
   if (existsSync(join(dir, "tokenizer.json"))) {
     const tokenizer = loadHfTokenizer(dir);
     if (tokenizer.vocabSize > config.vocabSize) {

@@ -5,9 +5,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bfExp, bfFromNumber, bfFromRational, bfLn, bfPi, bfSinCos, bfAtan, bfSqrt, bfSub, bfLog2, bfToNumber, bfMul, bfAdd } from "./bigfloat.js";
-import { numAdd, numFromRational, numMul, numSinCos, numSub, mag, numPi } from "./numeric.js";
-import { eq, exactRoot, parseDecimal, powInt, rat, add, mul, div, asInteger } from "./rational.js";
+import { bfExp, bfFromNumber, bfFromRational, bfLn, bfPi, bfSinCos, bfAtan, bfSqrt, bfSub, bfLog2, bfToNumber, bfMul, bfAdd } from "../numbers/bigfloat.js";
+import { numAdd, numFromRational, numMul, numSinCos, numSub, mag, numPi } from "../numbers/numeric.js";
+import { eq, exactRoot, parseDecimal, powInt, rat, add, mul, div, asInteger } from "../numbers/rational.js";
 import { decide } from "./scalar.js";
 
 describe("rationals", () => {

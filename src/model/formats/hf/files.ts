@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ModelError } from "../errors.js";
+import { ModelError } from "../../errors.js";
 
 /** A model directory file that is missing, unreadable or malformed. */
 export class ModelDirError extends ModelError {}

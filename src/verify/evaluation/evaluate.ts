@@ -20,8 +20,8 @@
  * value of their name and arguments, so f(2) + f(3) equals f(3) + f(2) but
  * f(x) differs from f(y).
  */
-import { type Node } from "./ast.js";
-import { checkDeadline } from "./deadline.js";
+import { type Node } from "../syntax/ast.js";
+import { checkDeadline } from "../deadline.js";
 import {
   NumericDomainError,
   isRealNum,
@@ -45,7 +45,7 @@ import {
   numSqrt,
   numSub,
   type Num,
-} from "./numeric.js";
+} from "../numbers/numeric.js";
 import {
   abs,
   asInteger,
@@ -71,9 +71,9 @@ import {
   ZERO,
   type Exact,
   type Rational,
-} from "./rational.js";
-import { bfFromNumber, bfSign, bfToNumber } from "./bigfloat.js";
-import { ExactTooLarge } from "./errors.js";
+} from "../numbers/rational.js";
+import { bfFromNumber, bfSign, bfToNumber } from "../numbers/bigfloat.js";
+import { ExactTooLarge } from "../errors.js";
 
 /** The expression cannot be evaluated at all (a free symbol, a set, an unsupported construct). */
 export class Unevaluable extends Error {

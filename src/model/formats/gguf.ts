@@ -23,10 +23,10 @@
  */
 import type { LlamaModel } from "../llama.js";
 import { ModelError } from "../errors.js";
-import { floatBitsToHalf } from "../safetensors.js";
+import { floatBitsToHalf } from "./safetensors.js";
 import { ByteTokenizer } from "../tokenizer.js";
 import { atomicWrite } from "../../util/atomic.js";
-import { HfTokenizer, specialTokenText } from "./tokenizer.js";
+import { HfTokenizer, specialTokenText } from "./hf/tokenizer.js";
 
 export class GgufError extends ModelError {}
 

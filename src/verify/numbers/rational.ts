@@ -6,7 +6,7 @@
  * Undefined operations (a zero denominator) throw NumericDomainError, which
  * the evaluator turns into "undefined at this point".
  */
-import { NumericDomainError } from "./errors.js";
+import { NumericDomainError } from "../errors.js";
 
 export interface Rational {
   readonly n: bigint;

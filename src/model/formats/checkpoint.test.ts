@@ -2,12 +2,12 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AdamW } from "../tensor/index.js";
-import { MANIFEST } from "../util/checksums.js";
-import { Rng } from "../util/rng.js";
+import { AdamW } from "../../tensor/index.js";
+import { MANIFEST } from "../../util/checksums.js";
+import { Rng } from "../../util/rng.js";
 import { CheckpointError, loadModel, loadOptimizerState, saveCheckpoint } from "./checkpoint.js";
-import { parseModelConfig } from "./config.js";
-import { LlamaModel } from "./llama.js";
+import { parseModelConfig } from "../config.js";
+import { LlamaModel } from "../llama.js";
 import { writeSafetensors } from "./safetensors.js";
 
 const config = parseModelConfig({ model_type: "llama", vocab_size: 259, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true });

@@ -13,13 +13,13 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { type AdamWState, Tensor } from "../tensor/index.js";
-import { atomicWrite } from "../util/atomic.js";
-import { ChecksumError, verifyFiles, writeManifest } from "../util/checksums.js";
-import { fileError } from "../util/errors.js";
-import { configJson, type ModelConfig, parseModelConfig } from "./config.js";
-import { ModelError } from "./errors.js";
-import { LlamaModel, parameterShapes } from "./llama.js";
+import { type AdamWState, Tensor } from "../../tensor/index.js";
+import { atomicWrite } from "../../util/atomic.js";
+import { ChecksumError, verifyFiles, writeManifest } from "../../util/checksums.js";
+import { fileError } from "../../util/errors.js";
+import { configJson, type ModelConfig, parseModelConfig } from "../config.js";
+import { ModelError } from "../errors.js";
+import { LlamaModel, parameterShapes } from "../llama.js";
 import { readHeader, readSafetensors, type StDtype, type StTensor, writeSafetensors } from "./safetensors.js";
 
 export class CheckpointError extends ModelError {}
@@ -106,7 +106,7 @@ function checkFinite(file: string, name: string, data: Float32Array): void {
 }
 
 /** Reads and validates config.json of a model directory. */
-export function loadConfig(dir: string): ModelConfig {
+export function loadModelConfig(dir: string): ModelConfig {
   const path = join(dir, "config.json");
   let text: string;
   try {
@@ -154,7 +154,7 @@ function weightFiles(dir: string): string[] {
  */
 export function loadModel(dir: string): LlamaModel {
   verifyCheckpointFiles(dir, ["config.json"]);
-  const config = loadConfig(dir);
+  const config = loadModelConfig(dir);
   const expected = parameterShapes(config);
   const files = weightFiles(dir);
   const index = join(dir, "model.safetensors.index.json");

@@ -11,8 +11,8 @@
  * An assignment is an equation whose left side names something without
  * numerals: x, f(x), |AB|, A:B, (p, q), x_1.
  */
-import { type Node, children, hasNumber, print } from "./ast.js";
-import { ExactTooLarge } from "./errors.js";
+import { type Node, children, hasNumber, print } from "../syntax/ast.js";
+import { ExactTooLarge } from "../errors.js";
 
 const MAX_PM_EXPANSION = 16;
 

@@ -22,9 +22,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
-import { TokenizerError, type Tokenizer } from "../tokenizer.js";
+import { TokenizerError, type Tokenizer } from "../../tokenizer.js";
 import { ModelDirError, parseJsonObject, readFileBytes, readJsonFile } from "./files.js";
-import { describe } from "../../util/errors.js";
+import { describe } from "../../../util/errors.js";
 
 export interface HfTokenizerSource {
   /** Parsed tokenizer_config.json. */
