@@ -8,6 +8,7 @@ import { basename, extname, join } from "node:path";
 import { checkVerlExport, DEFAULT_FIELDS, fieldMap, type VerlRecord, writeSampleSizes, writeVerlParquet } from "../data/index.js";
 import { GOLD_RULES, type GoldRule, loadProblemSet, PAPER_SYSTEM_PROMPT, PAPER_INSTRUCTION, type EvalProblem, promptMessages } from "../eval/index.js";
 import { type GgufTokenizer, type HfTokenizer, loadModelDir, readJsonFile, writeGguf } from "../model/index.js";
+import { readIteration } from "../report/index.js";
 import type { IterationRecord } from "../train/records.js";
 import { ConfigError, DataError } from "../util/errors.js";
 import { parseJsonl } from "../util/jsonl.js";
@@ -130,24 +131,21 @@ async function allocationSizes(file: string, problems: readonly EvalProblem[]): 
  * must carry allocation.ids (the prompt ids, in allocation order) beside
  * allocation.n.
  */
-async function runIteration(runDir: string, iter: number, problems: readonly EvalProblem[]): Promise<{ problems: EvalProblem[]; sizes: number[] }> {
-  const file = join(runDir, "metrics.jsonl");
-  const records = (await jsonLines(file)).filter((l) => l.value.kind === "iteration");
-  const rec = records.find((l) => l.value.iter === iter);
-  if (!rec) throw new DataError(`${file}: no iteration record with iter ${iter} (iterations present: ${records.map((l) => String(l.value.iter)).join(", ") || "none"})`);
-  const alloc = (rec.value as unknown as IterationRecord).allocation as IterationRecord["allocation"] & { ids?: unknown };
-  if (!Array.isArray(alloc?.n)) throw new DataError(`${file}:${rec.line}: iteration ${iter} has no allocation.n list`);
+function runIteration(runDir: string, iter: number, problems: readonly EvalProblem[]): { problems: EvalProblem[]; sizes: number[] } {
+  const { record, where } = readIteration(runDir, iter);
+  const alloc = record.allocation as IterationRecord["allocation"] | undefined;
+  if (!Array.isArray(alloc?.n)) throw new DataError(`${where}: iteration ${iter} has no allocation.n list`);
   if (!Array.isArray(alloc.ids)) {
-    throw new DataError(`${file}:${rec.line}: iteration ${iter} logs allocation.n but not which prompts it applies to (allocation.ids, the prompt ids in allocation order); this run cannot be exported by iteration. Use --allocation or --n with the prompt file instead.`);
+    throw new DataError(`${where}: iteration ${iter} logs allocation.n but not which prompts it applies to (allocation.ids, the prompt ids in allocation order); this run cannot be exported by iteration. Use --allocation or --n with the prompt file instead.`);
   }
-  if (alloc.ids.length !== alloc.n.length) throw new DataError(`${file}:${rec.line}: allocation.ids has ${alloc.ids.length} entries but allocation.n has ${alloc.n.length}`);
+  if (alloc.ids.length !== alloc.n.length) throw new DataError(`${where}: allocation.ids has ${alloc.ids.length} entries but allocation.n has ${alloc.n.length}`);
   const byId = new Map(problems.map((p) => [p.id, p]));
   const chosen = alloc.ids.map((id) => {
     const p = byId.get(String(id));
-    if (!p) throw new DataError(`${file}:${rec.line}: prompt id ${JSON.stringify(id)} of iteration ${iter} is not in the --data file (match ids with --id-field)`);
+    if (!p) throw new DataError(`${where}: prompt id ${JSON.stringify(id)} of iteration ${iter} is not in the --data file (match ids with --id-field)`);
     return p;
   });
-  return { problems: chosen, sizes: alloc.n.map((n, i) => sizeOf(n, `${file}:${rec.line}: allocation.n[${i}]`)) };
+  return { problems: chosen, sizes: alloc.n.map((n, i) => sizeOf(n, `${where}: allocation.n[${i}]`)) };
 }
 
 async function exportVerl(argv: readonly string[], io: Parameters<Command["run"]>[1]): Promise<number> {
@@ -177,7 +175,7 @@ async function exportVerl(argv: readonly string[], io: Parameters<Command["run"]
   } else {
     const iter = numberOption(`${NAME} verl`, "iter", values.iter) as number;
     if (!Number.isInteger(iter) || iter < 0) throw usage(`--iter must be an integer >= 0, got ${values.iter}`);
-    ({ problems, sizes } = await runIteration(values.run as string, iter, problems));
+    ({ problems, sizes } = runIteration(values.run as string, iter, problems));
   }
   const template = { system: values["no-system"] ? null : (values.system ?? PAPER_SYSTEM_PROMPT), instruction: values.instruction ?? VERL_INSTRUCTION, chat: "plain" as const };
   const records: VerlRecord[] = problems.map((p, index) => ({

@@ -15,7 +15,7 @@ import { reportHtml, type Section } from "./html.js";
 import { renderChart } from "./render.js";
 import type { ReportInputs, RunData } from "./runs.js";
 
-export { parseMetricsLine, readInputs, readRun, runName, type ReportInputs, type RunData } from "./runs.js";
+export { parseMetricsLine, readInputs, readIteration, readRun, runName, type ReportInputs, type RunData } from "./runs.js";
 export { renderChart, ReportError, THEME, themed } from "./render.js";
 export * from "./charts.js";
 export { type ChartSection, type ChartSetOptions, type NamedChart, runCharts } from "./chartset.js";

@@ -47,8 +47,8 @@ function metricsRecord(r: unknown, where: string): MetricsRecord {
   return r as MetricsRecord;
 }
 
-/** Reads one run directory's metrics.jsonl. */
-export function readRun(dir: string, logger: Logger = defaultLogger()): RunData {
+/** Every record of a run directory's metrics.jsonl, each with the file:line that names it in errors. */
+function readRecords(dir: string, logger: Logger): Array<{ record: MetricsRecord; where: string }> {
   const path = join(dir, "metrics.jsonl");
   let text: string;
   try {
@@ -58,9 +58,14 @@ export function readRun(dir: string, logger: Logger = defaultLogger()): RunData 
   }
   const { lines, torn } = parseJsonl(text, path);
   if (torn) logger.warn(`${path}:${torn.line}: ignoring a torn last line (run killed mid-write or still running)`);
-  const records = lines.map(({ line, value }) => metricsRecord(value, `${path}:${line}`));
+  return lines.map(({ line, value }) => ({ record: metricsRecord(value, `${path}:${line}`), where: `${path}:${line}` }));
+}
+
+/** Reads one run directory's metrics.jsonl. */
+export function readRun(dir: string, logger: Logger = defaultLogger()): RunData {
+  const records = readRecords(dir, logger).map((r) => r.record);
   const run = records.find((r): r is RunRecord => r.kind === "run");
-  if (!run) throw new DataError(`${path}: no "run" record (the first line a training run writes)`);
+  if (!run) throw new DataError(`${join(dir, "metrics.jsonl")}: no "run" record (the first line a training run writes)`);
   const byIter = <T extends { iter: number }>(xs: T[]) => xs.sort((a, b) => a.iter - b.iter);
   return {
     dir,
@@ -70,6 +75,14 @@ export function readRun(dir: string, logger: Logger = defaultLogger()): RunData 
     evals: byIter(records.filter((r): r is EvalRecord => r.kind === "eval")),
     evalSummaries: summariesUnder(join(dir, "eval")),
   };
+}
+
+/** The iteration record `iter` of a run directory, with the file:line it came from; DataError naming the iterations present when there is none. */
+export function readIteration(dir: string, iter: number, logger: Logger = defaultLogger()): { record: IterationRecord; where: string } {
+  const iterations = readRecords(dir, logger).filter((r): r is { record: IterationRecord; where: string } => r.record.kind === "iteration");
+  const found = iterations.find((r) => r.record.iter === iter);
+  if (!found) throw new DataError(`${join(dir, "metrics.jsonl")}: no iteration record with iter ${iter} (iterations present: ${iterations.map((r) => String(r.record.iter)).join(", ") || "none"})`);
+  return found;
 }
 
 /** Evaluation summaries in dir/<label>/summary.json (none when dir is absent). */
