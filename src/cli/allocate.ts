@@ -45,6 +45,9 @@ const DEFAULT_STRATEGY = "gvm";
 /** Strategies that allocate from a file of statistics: not those reading a run's history or sampling in rounds of their own. */
 const ONE_SHOT = STRATEGY_NAMES.filter((n) => !getStrategy(n).reads.some((f) => f === "online" || f === "rounds"));
 
+/** GVM's defaults, for the help text: stated once, in the option schema. */
+const GVM_DEFAULTS = getStrategy("gvm").parseOptions({});
+
 const HELP = [
   "Usage: gvm allocate --jsonl FILE --budget N [options]",
   "",
@@ -57,12 +60,12 @@ const HELP = [
   "  --jsonl FILE                  per-prompt statistics, one JSON object a line (required)",
   "  --budget N                    total responses to allocate, an integer >= 0 (required)",
   `  --strategy NAME               ${ONE_SHOT.join(" | ")} (default ${DEFAULT_STRATEGY})`,
-  "  --alpha A                     penalty weight in w = G / sqrt(p + A / p^(B-1)) (default 0.001)",
-  "  --beta B                      penalty exponent (default 2)",
-  "  --rounding RULE               largest-remainder | low-acceptance-first (default largest-remainder)",
+  `  --alpha A                     penalty weight in w = G / sqrt(p + A / p^(B-1)) (default ${GVM_DEFAULTS.alpha})`,
+  `  --beta B                      penalty exponent (default ${GVM_DEFAULTS.beta})`,
+  `  --rounding RULE               largest-remainder | low-acceptance-first (default ${GVM_DEFAULTS.rounding})`,
   "  --filter-threshold T          drop prompts with acceptance rate above T (default: off)",
   "  --filter-insufficient F       drop prompts expecting fewer than F accepted responses (default: off)",
-  "  --n-min a                     at least a responses per prompt (default 0)",
+  `  --n-min a                     at least a responses per prompt (default ${GVM_DEFAULTS.nMin})`,
   "  --n-max b                     at most b responses per prompt (default: no cap)",
   "  --accept-rate-estimate E      empirical | posterior (Beta(1,1) posterior; needs --count-field)",
   "  --p-field NAME                field holding the acceptance rate (default acceptRate)",
