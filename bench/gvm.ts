@@ -20,13 +20,13 @@
  *
  * One JSON object per line per (regime, method, strategy), then a table.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { STRATEGY_NAMES } from "../src/gvm/index.js";
 import { costToTarget } from "../src/report/compare.js";
+import { readRun, type RunData } from "../src/report/runs.js";
 import { parseOverride } from "../src/util/config.js";
-import { parseJsonl } from "../src/util/jsonl.js";
 import { mean, median, sampleSd, tInterval } from "../src/util/stats.js";
 import { METHODS, type Method } from "../src/train/config.js";
 import { experimentConfig, REGIMES, type Regime } from "../src/train/presets.js";
@@ -58,17 +58,6 @@ const overrides: Record<string, unknown> = Object.fromEntries(values.set.map((o)
   return [path.join("."), value];
 }));
 if (values.iterations) overrides["rl.iterations"] = Number(values.iterations);
-
-interface RunData {
-  evals: EvalRecord[];
-  iterations: IterationRecord[];
-}
-
-function readRun(runDir: string): RunData {
-  const path = join(runDir, "metrics.jsonl");
-  const recs = parseJsonl(readFileSync(path, "utf8"), path).lines.map((l) => l.value as { kind: string });
-  return { evals: recs.filter((r): r is EvalRecord => r.kind === "eval"), iterations: recs.filter((r): r is IterationRecord => r.kind === "iteration") };
-}
 
 const round = (x: number | null, d = 3) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
 const table: string[] = [];
