@@ -56,6 +56,10 @@ describe("the peer strategies in gvm train and gvm allocate", () => {
     expect(getStrategy(a.rl.strategy).parseOptions(a.rl.strategyOptions)).toEqual({ groupSize: 4, roundSize: 8, maxRounds: 4, variant: "positive-focused" });
   });
 
+  it("refuses a strategy the registry does not have, listing those it has", () => {
+    expect(() => loadTrainConfig(undefined, ["rl.strategy=gvm2"])).toThrow(/field 'rl\.strategy' is "gvm2"; allowed: "uniform" \| "gvm" \| "gvm-ponly" \| "gvm-online" \| "knapsack" \| "greso" \| "dapo" \| "reinforce-ada"/);
+  });
+
   it("gvm train refuses a bad strategy option before making the run directory", async () => {
     const runDir = join(dir, "never");
     const r = await gvm("train", "--strategy", "knapsack", "--set", "rl.strategyOptions.nMin=0", "--run-dir", runDir, "--quiet");

@@ -8,7 +8,7 @@ import { BENCHMARK_NAMES, CHAT_FORMAT_NAMES, GOLD_RULES, type GoldRule, PAPER_IN
 import { GRAD_SUBSETS, type GradSubset } from "../model/index.js";
 import { AGG_MODES, type AggMode, KL_ESTIMATORS, type KlEstimator } from "../rl/losses.js";
 import { DEFAULT_FIELDS } from "../data/index.js";
-import { isStrategyName, STRATEGY_NAMES } from "../gvm/index.js";
+import { STRATEGY_NAMES, type StrategyName } from "../gvm/index.js";
 import { LEARNER_NAMES, type LearnerName } from "../rl/learners.js";
 import { loadConfig, validateConfig } from "../util/config.js";
 import { ConfigError } from "../util/errors.js";
@@ -21,7 +21,7 @@ export type Method = LearnerName;
  * gvm-ponly (GVM's allocation with G_i := 1), which needs no gradient-norm
  * pass; docs/training.md gives the measurements behind the choice.
  */
-export const RL_DEFAULT_STRATEGY = "gvm-ponly";
+export const RL_DEFAULT_STRATEGY: StrategyName = "gvm-ponly";
 export const METHODS: readonly Method[] = LEARNER_NAMES;
 
 const int = (min: number) => z.number().int().min(min);
@@ -82,7 +82,7 @@ export const rlSchema = z
     /** Learner: raft (vanilla loss on accepted), raftpp (clipped ratio), grpo (group advantages + clipped ratio). */
     method: z.enum(LEARNER_NAMES as [LearnerName, ...LearnerName[]]).default("raftpp"),
     /** Allocation strategy from the gvm registry (default RL_DEFAULT_STRATEGY). */
-    strategy: z.string().default(RL_DEFAULT_STRATEGY),
+    strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default(RL_DEFAULT_STRATEGY),
     /** Options passed to the strategy (validated by it). */
     strategyOptions: z.record(z.string(), z.unknown()).default({}),
     /** Prompts per iteration (m). */
@@ -294,7 +294,6 @@ export function checkTrainConfig(c: TrainConfig, source: string): TrainConfig {
     fail("rl.budget", `(${c.rl.budget}) is smaller than stage 1 (rl.stage1 x rl.promptsPerIter = ${c.rl.stage1 * c.rl.promptsPerIter}) in inclusive budget mode`);
   }
   if (c.prompts.source === "suite" && c.suite.trainSize < c.rl.promptsPerIter) fail("suite.trainSize", `(${c.suite.trainSize}) must be at least rl.promptsPerIter (${c.rl.promptsPerIter})`);
-  if (!isStrategyName(c.rl.strategy)) fail("rl.strategy", `${JSON.stringify(c.rl.strategy)} is not a strategy; known: ${STRATEGY_NAMES.join(", ")}`);
   if (c.policy.kind === "hf" && (c.policy.path === null || c.policy.path === "")) fail("policy.path", "is required when policy.kind is \"hf\" (a Hugging Face model directory: config.json, *.safetensors, tokenizer.json)");
   if (c.policy.kind === "builtin" && c.policy.path !== null) fail("policy.path", `(${JSON.stringify(c.policy.path)}) is only read when policy.kind is "hf"`);
   if (c.prompts.source === "dataset") {
