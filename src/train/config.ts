@@ -290,9 +290,6 @@ export function checkTrainConfig(c: TrainConfig, source: string): TrainConfig {
   if (c.warmStart.cleanSteps > c.warmStart.steps) fail("warmStart.cleanSteps", `(${c.warmStart.cleanSteps}) cannot exceed warmStart.steps (${c.warmStart.steps})`);
   if (c.rl.stepsPerIter > c.rl.promptsPerIter) fail("rl.stepsPerIter", `(${c.rl.stepsPerIter}) cannot exceed rl.promptsPerIter (${c.rl.promptsPerIter})`);
   if (c.rl.budget < c.rl.promptsPerIter) fail("rl.budget", `(${c.rl.budget}) must give every prompt at least one response (rl.promptsPerIter = ${c.rl.promptsPerIter})`);
-  if (c.rl.budgetMode === "inclusive" && c.rl.stage1 * c.rl.promptsPerIter > c.rl.budget) {
-    fail("rl.budget", `(${c.rl.budget}) is smaller than stage 1 (rl.stage1 x rl.promptsPerIter = ${c.rl.stage1 * c.rl.promptsPerIter}) in inclusive budget mode`);
-  }
   if (c.prompts.source === "suite" && c.suite.trainSize < c.rl.promptsPerIter) fail("suite.trainSize", `(${c.suite.trainSize}) must be at least rl.promptsPerIter (${c.rl.promptsPerIter})`);
   if (c.policy.kind === "hf" && (c.policy.path === null || c.policy.path === "")) fail("policy.path", "is required when policy.kind is \"hf\" (a Hugging Face model directory: config.json, *.safetensors, tokenizer.json)");
   if (c.policy.kind === "builtin" && c.policy.path !== null) fail("policy.path", `(${JSON.stringify(c.policy.path)}) is only read when policy.kind is "hf"`);

@@ -39,6 +39,23 @@ function setup(epochs: number, stepsPerIter: number, rl: Record<string, unknown>
   return { ctx, prompts, steps, generated };
 }
 
+describe("planIterations", () => {
+  it("resolves the learner, sizes and update settings from the rl section", () => {
+    const plan = planIterations(7, parseTrainConfig({ rl: { method: "grpo", strategy: "gvm-ponly", epochs: 2, epsHigh: 0.3, temperature: 0.8 } }).rl);
+    expect(plan).toMatchObject({ seed: 7, learner: { advantage: "grpo", acceptedOnly: false }, sizes: { budget: 512, stage1: 4, stepsPerIter: 1 }, sampling: { temperature: 0.8, maxNewTokens: 96 } });
+    expect(plan.update).toMatchObject({ epochs: 2, settings: { loss: "plusplus", clip: { epsLow: 0.2, epsHigh: 0.3 }, temperature: 0.8 } });
+    // Stage 1 counts inside the budget: each prompt keeps at least its N' responses.
+    expect(plan.strategy.options).toMatchObject({ nMin: 4 });
+  });
+
+  it("refuses a stage 1 larger than an inclusive budget, only for strategies that run one", () => {
+    const rl = (strategy: string) => parseTrainConfig({ rl: { strategy, promptsPerIter: 64, budget: 128, stage1: 4 } }).rl;
+    expect(() => planIterations(0, rl("gvm-ponly"))).toThrow(/rl\.budget \(128\) is smaller than stage 1 \(rl\.stage1 x rl\.promptsPerIter = 256\) of strategy 'gvm-ponly'/);
+    expect(planIterations(0, rl("uniform")).sizes.budget).toBe(128);
+    expect(planIterations(0, { ...rl("gvm-ponly"), budgetMode: "paper" }).sizes.budget).toBe(128);
+  });
+});
+
 describe("runIteration", () => {
   it("takes rl.epochs optimizer steps per mini-batch on the same responses, the later ones against the sampling policy", async () => {
     const { ctx, prompts, steps, generated } = setup(3, 2);

@@ -17,7 +17,7 @@ import { type SampledResponse, type Sampler, type SamplerOptions, type SamplingR
 import { computeAdvantages } from "../rl/advantages.js";
 import { type Learner, LEARNERS } from "../rl/learners.js";
 import type * as T from "../tensor/index.js";
-import { GvmError } from "../util/errors.js";
+import { ConfigError, GvmError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import type { RlConfig } from "./config.js";
 import type { TrainPrompt } from "./prompts.js";
@@ -262,10 +262,17 @@ export interface ResolvedStrategy {
   options: unknown;
 }
 
-/** Looks up rl.strategy and parses its options, failing with the config's words when either is wrong. */
-export function resolveStrategy(rl: Pick<RlConfig, "strategy" | "strategyOptions" | "budgetMode" | "stage1">): ResolvedStrategy {
+/**
+ * Looks up rl.strategy and parses its options, failing with the config's
+ * words when either is wrong, or when a stage 1 that counts inside the
+ * budget (inclusive mode, strategies that run one) would not fit in it.
+ */
+export function resolveStrategy(rl: Pick<RlConfig, "strategy" | "strategyOptions" | "budgetMode" | "stage1" | "budget" | "promptsPerIter">): ResolvedStrategy {
   const strategy = getStrategy(rl.strategy);
   const inclusive = !strategy.rounds && strategy.needsStage1 && rl.budgetMode === "inclusive";
+  if (inclusive && rl.stage1 * rl.promptsPerIter > rl.budget) {
+    throw new ConfigError(`rl.budget (${rl.budget}) is smaller than stage 1 (rl.stage1 x rl.promptsPerIter = ${rl.stage1 * rl.promptsPerIter}) of strategy '${rl.strategy}' in inclusive budget mode`);
+  }
   return { strategy, options: strategy.parseOptions(inclusive ? inclusiveOptions(rl.strategyOptions, rl.stage1) : { ...rl.strategyOptions }) };
 }
 
