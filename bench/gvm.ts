@@ -1,5 +1,5 @@
 /**
- * `npm run bench:gvm [-- --methods raftpp,grpo --strategies uniform,gvm,... --seeds 0,1,2 --regimes natural,paper-like --out DIR --set section.field=value ...]`
+ * `npm run bench:gvm [-- --methods raftpp,grpo --strategies uniform,gvm,... --seeds 0,1,2 --regimes natural,paper-like --out DIR --set section.field=value ... --from CHECKPOINT]`
  *
  * Every learner with every allocation strategy over several seeds in both
  * regimes, on the experiment preset (src/train/presets.ts). Runs live in
@@ -17,6 +17,11 @@
  * paired difference to uniform with a 95% t-interval over seeds, the
  * overhead share (time in gradient-norm passes, responses beyond the
  * budget) of the iteration wall-clock, and allocation diagnostics.
+ *
+ * --from starts every run of seed s from a checkpoint instead of the warm
+ * start, "{seed}" in the path replaced by s: a later phase of training,
+ * e.g. each seed's own uniform run's last checkpoint, where a policy has
+ * learned the easy prompts and many prompts sit at p = 0 or 1.
  *
  * One JSON object per line per (regime, method, strategy), then a table.
  */
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     out: { type: "string", default: "runs/bench-gvm" },
     iterations: { type: "string" },
     set: { type: "string", multiple: true, default: [] },
+    from: { type: "string" },
   },
 });
 
@@ -68,7 +74,8 @@ for (const regime of regimes) {
     for (const strategy of strategies) {
       const list: RunData[] = [];
       for (const seed of seeds) {
-        const c = experimentConfig({ method, strategy, regime, seed, out: values.out, overrides });
+        const from = values.from === undefined ? {} : { "policy.kind": "hf", "policy.path": values.from.replaceAll("{seed}", String(seed)) };
+        const c = experimentConfig({ method, strategy, regime, seed, out: values.out, overrides: { ...overrides, ...from } });
         if (!existsSync(join(c.runDir, "metrics.jsonl")) || !(await isFinished(c.runDir, c.rl.iterations))) {
           process.stderr.write(`\n== ${regime} ${method}/${strategy} seed ${seed}\n`);
           await train(c);
