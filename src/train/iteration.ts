@@ -267,7 +267,7 @@ export interface ResolvedStrategy {
  * words when either is wrong, or when a stage 1 that counts inside the
  * budget (inclusive mode, strategies that run one) would not fit in it.
  */
-export function resolveStrategy(rl: Pick<RlConfig, "strategy" | "strategyOptions" | "budgetMode" | "stage1" | "budget" | "promptsPerIter">): ResolvedStrategy {
+function resolveStrategy(rl: Pick<RlConfig, "strategy" | "strategyOptions" | "budgetMode" | "stage1" | "budget" | "promptsPerIter">): ResolvedStrategy {
   const strategy = getStrategy(rl.strategy);
   const inclusive = !strategy.rounds && strategy.needsStage1 && rl.budgetMode === "inclusive";
   if (inclusive && rl.stage1 * rl.promptsPerIter > rl.budget) {

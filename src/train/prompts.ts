@@ -12,7 +12,6 @@ import {
   benchmarkSpec,
   CHAT_FORMATS,
   type ChatFormat,
-  type ChatFormatName,
   type EvalProblem,
   exactMatchGrader,
   type Grader,

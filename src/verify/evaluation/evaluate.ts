@@ -59,7 +59,6 @@ import {
   cneg,
   cpowInt,
   cpowUnit,
-  csub,
   exactRoot,
   floor,
   isReal,
