@@ -20,6 +20,7 @@
       "sources": [
         "src/kernels/native/addon.cc",
         "src/kernels/native/cpu.cc",
+        "src/kernels/native/draw.cc",
         "src/kernels/native/pool.cc",
         "src/kernels/native/isa_scalar.cc"
       ],

@@ -2,7 +2,7 @@
  * The anchor's two workloads on our engine: the model, data and optimizer
  * exactly as ../shared/anchors/torch_llama_bench.py builds them.
  */
-import { Decoder, generate, LlamaModel, parseModelConfig, sampleToken } from "../src/model/index.js";
+import { Decoder, generate, LlamaModel, parseModelConfig, sampleRowsWithLogprob } from "../src/model/index.js";
 import { type TrainItem, updateStep } from "../src/train/update.js";
 import * as T from "../src/tensor/index.js";
 import { Rng } from "../src/util/rng.js";
@@ -82,12 +82,15 @@ export function generateStep(p: Preset, batch: number, prefill: number, seed: nu
   const next = new Int32Array(batch);
   const pos = new Int32Array(batch);
   const params = { temperature: 1, topK: 0, topP: 1 };
+  // every row draws from its own stream, as in generate
+  const rows = Array.from({ length: batch }, (_, b) => b);
+  const rngs = rows.map((b) => new Rng(seed * 1_000_003 + b));
   return {
     step: () => {
       for (let b = 0; b < batch; b++) next[b] = rng.int(p.vocab);
       pos.fill(decoder.length);
       const logits = decoder.step(next, pos);
-      for (let b = 0; b < batch; b++) sampleToken(logits.subarray(b * p.vocab, (b + 1) * p.vocab), params, rng);
+      sampleRowsWithLogprob(logits, p.vocab, rows, params, rngs);
     },
   };
 }

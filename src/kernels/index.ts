@@ -21,6 +21,7 @@ import type { BackendName, KernelInfo, Kernels } from "./types.js";
 
 export type { BackendName, KernelInfo, Kernels } from "./types.js";
 export { referenceKernels } from "./reference/index.js";
+export { LOGIT_WINDOW } from "./reference/draw.js";
 
 export type SimdLevel = "avx512" | "avx2" | "scalar";
 

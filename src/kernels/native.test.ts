@@ -305,6 +305,33 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
         }
       });
 
+      it("drawRows draws the reference's ids with the same doubles (exp as Math.exp), on any thread count", () => {
+        for (const [B, V, temperature] of [
+          [1, 1, 1],
+          [5, 17, 0.3],
+          [130, 259, 1],
+          [9, 5000, 1.7],
+        ] as const) {
+          const logits = rand(B * V, 12);
+          if (B > 4) {
+            for (let j = 0; j < V; j++) logits[2 * V + j] = -Infinity; // no finite logit: argmax 0, NaN
+            logits[3 * V + (V >> 1)] = -Infinity;
+            logits[4 * V + 1] = 400; // every other candidate falls outside the window
+          }
+          const rows = Int32Array.from({ length: B }, (_, i) => B - 1 - i);
+          const uniforms = Float64Array.from({ length: B }, () => rng.float());
+          if (B > 4) uniforms[0] = 0;
+          const out = (k: Pick<Kernels, "drawRows">) => {
+            const ids = new Int32Array(B), shifted = new Float64Array(B), expSum = new Float64Array(B);
+            k.drawRows(B, V, logits, rows, temperature, uniforms, ids, shifted, expSum);
+            return { ids: [...ids], shifted: [...shifted], expSum: [...expSum] };
+          };
+          const want = out(ref);
+          expect(out(nk()), `${B}x${V} at ${temperature}`).toEqual(want);
+          expect(out(loadKernels({ backend: "native", simd, threads: 1 }))).toEqual(want);
+        }
+      });
+
       it("attention forward and backward: GQA, masks, fully masked queries, kvLen < Tk, decode and prefill paths", () => {
         type Case = { B: number; Tq: number; Tk: number; kvLen: number; H: number; Hkv: number; D: number; mask: boolean };
         const cases: Case[] = [
@@ -421,6 +448,10 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
       expect(() =>
         k().attentionForward(1, 1, 2, 3, 1, 1, 1, 1, new Float32Array(1), new Float32Array(2), new Float32Array(2), null, new Float32Array(1), null),
       ).toThrow(/attentionForward: kvLen = 3 exceeds the KV capacity Tk = 2/);
+      const draw = (rows: Int32Array, temperature: number) => () =>
+        k().drawRows(1, 4, new Float32Array(8), rows, temperature, new Float64Array(1), new Int32Array(1), new Float64Array(1), new Float64Array(1));
+      expect(draw(Int32Array.from([2]), 1)).toThrow(/drawRows: rows\[0\] = 2 is outside the 2 rows of logits/);
+      expect(draw(Int32Array.from([0]), 0)).toThrow(/drawRows: temperature must be a finite number > 0, got 0/);
       expect(() => k().axpy(3, 1, new Float64Array(3) as unknown as Float32Array, new Float32Array(3))).toThrow(TypeError);
       expect(() => k().scale(1.5, 1, new Float32Array(3))).toThrow(/scale: n must be a non-negative integer/);
     });

@@ -204,6 +204,29 @@ export interface Kernels {
   /** Entropy of softmax(logits[r]) per row, no gradient; logits: (rows, V); out: (rows). */
   entropy(rows: number, V: number, logits: Float32Array, out: Float32Array): void;
 
+  /**
+   * Plain sampling at a temperature > 0 (no top-k or top-p), one token for
+   * each listed row of logits (B, V): row rows[i] draws with uniforms[i] in
+   * [0, 1). Every exponential exp((x - max) / temperature) is computed once,
+   * in double; candidates more than 40 below the max (after temperature) are
+   * skipped by the draw. Out, per i: ids[i]; shifted[i] = (x_id - max) /
+   * temperature and expSum[i] = sum_j exp((x_j - max) / temperature), so the
+   * token's log-probability is shifted - log(expSum). A row whose logits are
+   * all -Infinity or NaN gets its argmax (0), shifted NaN and expSum 1.
+   * rows, uniforms, ids, shifted, expSum: (n).
+   */
+  drawRows(
+    n: number,
+    V: number,
+    logits: Float32Array,
+    rows: Int32Array,
+    temperature: number,
+    uniforms: Float64Array,
+    ids: Int32Array,
+    shifted: Float64Array,
+    expSum: Float64Array,
+  ): void;
+
   /** Softmax over the last axis; x, out: (rows, cols). out may alias x. */
   softmaxForward(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
 

@@ -8,7 +8,7 @@ import { Rng } from "../util/rng.js";
 import { ModelError } from "./errors.js";
 import { KVCache } from "./kvcache.js";
 import type { LlamaModel } from "./llama.js";
-import { type SamplingParams, sampleWithLogprob, validateSampling } from "./sampling.js";
+import { type Draw, type SamplingParams, sampleRowsWithLogprob, validateSampling } from "./sampling.js";
 
 export interface GenerateOptions extends SamplingParams {
   /** New tokens per row at most. */
@@ -157,13 +157,15 @@ export class SamplingLoop {
     this.logits = null;
     const out: RowDraw[] = [];
     const s = this.steps++;
+    const live: number[] = [];
     for (let b = 0; b < this.B; b++) {
-      if (this.done[b]) {
-        this.next[b] = this.o.padId;
-        continue;
-      }
+      if (this.done[b]) this.next[b] = this.o.padId;
+      else live.push(b);
+    }
+    const draws = sampleRowsWithLogprob(logits, this.V, live, this.o, live.map((b) => this.rngs[b] as Rng));
+    for (const [i, b] of live.entries()) {
+      const { id, logprob } = draws[i] as Draw;
       const row = logits.subarray(b * this.V, (b + 1) * this.V);
-      const { id, logprob } = sampleWithLogprob(row, this.o, this.rngs[b] as Rng);
       const toks = this.tokens[b] as number[];
       toks.push(id);
       (this.logprobs[b] as number[]).push(logprob);

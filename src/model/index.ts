@@ -10,7 +10,7 @@ export { ModelError } from "./errors.js";
 export { LlamaModel, parameterShapes, type ForwardOptions } from "./llama.js";
 export { KVCache } from "./kvcache.js";
 export { Decoder, generate, SamplingLoop, type GenerateOptions, type Generation, type FinishReason, type RowDraw } from "./generate.js";
-export { sampleToken, validateSampling, logSoftmaxNorm, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
+export { sampleToken, sampleRowsWithLogprob, validateSampling, logSoftmaxNorm, DEFAULT_SAMPLING, type SamplingParams } from "./sampling.js";
 export { saveCheckpoint, loadModel, loadModelConfig, loadOptimizerState, verifyCheckpointFiles, CheckpointError, type SaveOptions } from "./formats/checkpoint.js";
 export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./formats/safetensors.js";
 export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";

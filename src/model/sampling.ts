@@ -3,6 +3,8 @@
  * (nucleus), or greedy when the temperature is 0. All randomness comes from
  * the Rng passed in, so a seed fixes the samples.
  */
+import { LOGIT_WINDOW } from "../kernels/index.js";
+import { runtime } from "../tensor/index.js";
 import type { Rng } from "../util/rng.js";
 import { ModelError } from "./errors.js";
 
@@ -22,13 +24,6 @@ export function validateSampling(p: SamplingParams): void {
   if (!Number.isInteger(p.topK) || p.topK < 0) throw new ModelError(`sampling: topK must be an integer >= 0, got ${p.topK}`);
   if (!(p.topP > 0 && p.topP <= 1)) throw new ModelError(`sampling: topP must be in (0, 1], got ${p.topP}`);
 }
-
-/**
- * Candidates further than this below the maximum logit (after temperature)
- * carry less than e^-40 relative probability each; dropping them before
- * sorting keeps top-p fast on 100k-token vocabularies at no visible cost.
- */
-const LOGIT_WINDOW = 40;
 
 /** Index of the largest logit, the first on ties; 0 when none exceeds -Infinity (all -Infinity or NaN). */
 function argmax(logits: Float32Array): number {
@@ -56,7 +51,7 @@ export function sampleToken(logits: Float32Array, p: SamplingParams, rng: Rng): 
   const best = argmax(logits);
   const max = top(logits, best);
   if (p.temperature === 0 || max === -Infinity) return best;
-  if (p.topK === 0 && p.topP >= 1) return drawPlain(logits, p.temperature, rng, best, max).id;
+  if (p.topK === 0 && p.topP >= 1) return (drawPlain(logits, V, [0], p.temperature, [rng.float()])[0] as Draw).id;
   const inv = 1 / p.temperature;
   const limit = max - LOGIT_WINDOW * p.temperature;
   const cand: number[] = [];
@@ -96,40 +91,19 @@ export interface Draw {
   logprob: number;
 }
 
-let expScratch = new Float64Array(0);
-
 /**
- * Plain sampling from a row whose largest logit `max` (at `best`) is finite:
- * each exponential computed once, for the draw's normaliser over the
- * candidates within the window, the draw, and the log-probability's
- * normaliser over the whole row.
+ * Plain sampling (temperature > 0, no top-k or top-p) of rows[i] of logits
+ * (B, V) with uniforms[i], through the drawRows kernel: every exponential
+ * computed once, for the draw's normaliser over the candidates within the
+ * window, the draw, and the log-probability's normaliser over the whole row.
  */
-function drawPlain(logits: Float32Array, temperature: number, rng: Rng, best: number, max: number): Draw {
-  const V = logits.length;
-  if (expScratch.length < V) expScratch = new Float64Array(V);
-  const e = expScratch;
-  const inv = 1 / temperature;
-  const limit = max - LOGIT_WINDOW * temperature;
-  let all = 0;
-  let sum = 0;
-  for (let j = 0; j < V; j++) {
-    const x = logits[j] as number;
-    const ej = Math.exp((x - max) * inv);
-    e[j] = ej;
-    all += ej;
-    if (x >= limit) sum += ej;
-  }
-  let id = best;
-  let u = rng.float() * sum;
-  for (let j = 0; j < V; j++) {
-    if ((logits[j] as number) < limit) continue;
-    u -= e[j] as number;
-    if (u <= 0) {
-      id = j;
-      break;
-    }
-  }
-  return { id, logprob: ((logits[id] as number) - max) * inv - Math.log(all) };
+function drawPlain(logits: Float32Array, V: number, rows: readonly number[], temperature: number, uniforms: readonly number[]): Draw[] {
+  const n = rows.length;
+  const ids = new Int32Array(n);
+  const shifted = new Float64Array(n);
+  const expSum = new Float64Array(n);
+  runtime().kernels.drawRows(n, V, logits, Int32Array.from(rows), temperature, Float64Array.from(uniforms), ids, shifted, expSum);
+  return Array.from({ length: n }, (_, i) => ({ id: ids[i] as number, logprob: (shifted[i] as number) - Math.log(expSum[i] as number) }));
 }
 
 /**
@@ -142,9 +116,20 @@ export function sampleWithLogprob(logits: Float32Array, p: SamplingParams, rng: 
     return { id, logprob: logSoftmaxAt(logits, id, p.temperature === 0 ? 1 : p.temperature) };
   }
   const best = argmax(logits);
-  const max = top(logits, best);
-  if (max === -Infinity) return { id: best, logprob: Number.NaN };
-  return drawPlain(logits, p.temperature, rng, best, max);
+  if (top(logits, best) === -Infinity) return { id: best, logprob: Number.NaN };
+  return drawPlain(logits, logits.length, [0], p.temperature, [rng.float()])[0] as Draw;
+}
+
+/**
+ * sampleWithLogprob for rows[i] of logits (B, V) with its own stream
+ * rngs[i], the same draws row by row; plain sampling takes all rows in one
+ * kernel call (threaded in the native backend). One difference in plain
+ * sampling: a row with no finite logit (a diverged model) still takes its
+ * uniform from its stream.
+ */
+export function sampleRowsWithLogprob(logits: Float32Array, V: number, rows: readonly number[], p: SamplingParams, rngs: readonly Rng[]): Draw[] {
+  if (p.temperature === 0 || p.topK !== 0 || p.topP < 1) return rows.map((r, i) => sampleWithLogprob(logits.subarray(r * V, (r + 1) * V), p, rngs[i] as Rng));
+  return drawPlain(logits, V, rows, p.temperature, rngs.map((g) => g.float()));
 }
 
 /** The normaliser of log softmax(logits / temperature), in double: its shift `max` and log-sum-exp `lse`. */

@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "cpu.h"
+#include "draw.h"
 #include "pool.h"
 #include "table.h"
 
@@ -369,6 +370,30 @@ napi_value Adamw(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value DrawRows(napi_env env, napi_callback_info info) {
+  Call c(env, info, "drawRows", 9);
+  int64_t n = c.size(0, "n"), V = c.size(1, "V");
+  const double temperature = c.num(4, "temperature");
+  if (!c.failed && !(temperature > 0 && temperature < __builtin_inf()))
+    c.fail_range("temperature must be a finite number > 0, got %g", temperature);
+  if (!c.failed && n > 0 && V == 0) c.fail_range("V must be at least 1");
+  size_t logitsLen = 0;
+  const float* logits = c.f32(2, "logits", 0, &logitsLen);
+  const int32_t* rows = c.i32(3, "rows", static_cast<double>(n));
+  const double* uniforms = c.f64(5, "uniforms", static_cast<double>(n));
+  int32_t* ids = c.i32_out(6, "ids", static_cast<double>(n));
+  double* shifted = c.f64(7, "shifted", static_cast<double>(n));
+  double* expSum = c.f64(8, "expSum", static_cast<double>(n));
+  if (c.failed) return nullptr;
+  for (int64_t i = 0; i < n; i++)
+    if (rows[i] < 0 || static_cast<double>(rows[i] + 1) * static_cast<double>(V) > static_cast<double>(logitsLen)) {
+      c.fail_range("rows[%lld] = %d is outside the %zu rows of logits", (long long)i, rows[i], V > 0 ? logitsLen / V : 0);
+      return nullptr;
+    }
+  draw_rows(n, V, logits, rows, temperature, uniforms, ids, shifted, expSum);
+  return nullptr;
+}
+
 struct Entry {
   const char* name;
   napi_callback fn;
@@ -394,6 +419,7 @@ const Entry kEntries[] = {
     {"logprobForward", LogprobForward},
     {"logprobBackward", LogprobBackward},
     {"entropy", Entropy},
+    {"drawRows", DrawRows},
     {"softmaxForward", SoftmaxForward},
     {"softmaxBackward", SoftmaxBackward},
     {"adamw", Adamw},

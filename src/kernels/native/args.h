@@ -110,6 +110,12 @@ struct Call {
   const int32_t* i32(size_t i, const char* name, double need) {
     return static_cast<const int32_t*>(array(i, name, napi_int32_array, "Int32Array", need, nullptr));
   }
+  int32_t* i32_out(size_t i, const char* name, double need) {
+    return static_cast<int32_t*>(array(i, name, napi_int32_array, "Int32Array", need, nullptr));
+  }
+  double* f64(size_t i, const char* name, double need) {
+    return static_cast<double*>(array(i, name, napi_float64_array, "Float64Array", need, nullptr));
+  }
   const uint8_t* u8(size_t i, const char* name, double need) {
     return static_cast<const uint8_t*>(array(i, name, napi_uint8_array, "Uint8Array", need, nullptr));
   }

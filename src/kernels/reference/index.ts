@@ -5,6 +5,7 @@
  */
 import type { Kernels } from "../types.js";
 import { attentionBackward, attentionForward } from "./attention.js";
+import { drawRows } from "./draw.js";
 import { addBias, axpy, copyRows, gemm, scale, sumRows, sumSquares } from "./gemm.js";
 import { embeddingBackward, embeddingForward, rmsnormBackward, rmsnormForward, rope, swigluBackward, swigluForward } from "./layers.js";
 import { adamw } from "./optim.js";
@@ -31,6 +32,7 @@ export const referenceKernels: Kernels = {
   logprobForward,
   logprobBackward,
   entropy,
+  drawRows,
   softmaxForward,
   softmaxBackward,
   adamw,
