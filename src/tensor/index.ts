@@ -1,6 +1,6 @@
 /** The tensor layer's public surface. */
 export { Tensor, type GradNode, type GradSink, shapeStr, sizeOf } from "./tensor.js";
-export { runtime, noGrad, tidy, Runtime, BufferPool, PerSampleGrads, TensorError } from "./runtime.js";
+export { runtime, noGrad, tidy, Runtime, BufferPool, sizeClass, PerSampleGrads, TensorError } from "./runtime.js";
 export { tensor, scalar, full, zeros, ones, randn, uniform, type TensorOptions } from "./create.js";
 export * from "./ops/elementwise.js";
 export * from "./ops/reduce.js";

@@ -54,6 +54,28 @@ describe("runtime: scopes, pool, grad mode", () => {
     expect(pool.allocMapped(999)).not.toBe(fresh);
   });
 
+  it("rounds long buffers up to size classes, four per doubling, and recycles them across nearby lengths", () => {
+    for (const n of [1, 4096, 4097, 5000, 8192, 8193, 123_457, 2 ** 24 + 1]) {
+      const c = T.sizeClass(n);
+      expect(c, `class of ${n}`).toBeGreaterThanOrEqual(n);
+      expect(c, `class of ${n}`).toBeLessThanOrEqual(n <= 4096 ? n : Math.ceil(1.25 * n));
+      expect(T.sizeClass(c), `class of class ${c}`).toBe(c);
+    }
+    expect(new Set([9000, 9500, 10_000, 10_240].map(T.sizeClass)).size).toBe(1);
+    const pool = new T.BufferPool();
+    const a = pool.alloc(9000);
+    expect(a.length).toBe(9000);
+    pool.release(a);
+    expect(pool.pooled).toBe(T.sizeClass(9000));
+    const b = pool.allocMapped(10_000);
+    expect(b.length).toBe(10_000);
+    expect(b.buffer).toBe(a.buffer);
+    expect(pool.pooled).toBe(0);
+    // a view the pool did not cut is never taken: its buffer belongs to someone else
+    pool.release(new Float32Array(T.sizeClass(9000)).subarray(0, 9000));
+    expect(pool.pooled).toBe(0);
+  });
+
   it("noGrad builds no graph; leaf gradients accumulate across backward calls", () => {
     const w = T.tensor([1, -2], [2], { requiresGrad: true }).keep();
     const y = T.noGrad(() => T.square(w));

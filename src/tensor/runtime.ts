@@ -23,9 +23,31 @@ export class Storage {
   ) {}
 }
 
-/** A Float32Array recycler keyed by exact length. */
+/**
+ * Lengths above this are rounded up to a size class, four per doubling (at
+ * most 25% more memory): a training loop's activations change shape with
+ * every micro-batch's sequence length and a rollout's KV cache with its
+ * longest prompt, and exact lengths would then rarely meet again, leaving
+ * every step to fresh memory (page faults) and the garbage collector.
+ */
+const EXACT_LENGTHS_UP_TO = 1 << 12;
+
+/** The length a pool buffer for n floats has. */
+export function sizeClass(n: number): number {
+  if (n <= EXACT_LENGTHS_UP_TO) return n;
+  const step = 2 ** (31 - Math.clz32(n - 1) - 2);
+  return Math.ceil(n / step) * step;
+}
+
+/**
+ * A Float32Array recycler. A request for n floats gets a buffer of its size
+ * class (a view of exactly n when the class is longer); a released view goes
+ * back as the whole buffer it was cut from, and only if the pool cut it.
+ */
 export class BufferPool {
   private readonly free = new Map<number, Float32Array[]>();
+  /** Buffers this pool created, so a view of one can be taken back whole. */
+  private readonly own = new WeakSet<ArrayBufferLike>();
   private pooledFloats = 0;
 
   /** maxPooledFloats: floats kept for reuse before freed buffers go to the GC instead. */
@@ -33,7 +55,7 @@ export class BufferPool {
 
   /** A buffer of length n with unspecified contents. */
   alloc(n: number): Float32Array {
-    return this.take(n) ?? new Float32Array(n);
+    return this.take(n) ?? this.fresh(n);
   }
 
   /**
@@ -43,7 +65,7 @@ export class BufferPool {
    * KV cache means inside every decode step until it is full.
    */
   allocMapped(n: number): Float32Array {
-    return this.take(n) ?? new Float32Array(n).fill(0);
+    return this.take(n) ?? this.fresh(n).fill(0);
   }
 
   /** A buffer of length n filled with zeros. */
@@ -53,24 +75,40 @@ export class BufferPool {
     return buf;
   }
 
-  /** A pooled buffer of length n, if one is free. */
+  /** A pooled buffer of length n, if one is free: one of exactly n, else one of n's class. */
   private take(n: number): Float32Array | undefined {
-    const buf = this.free.get(n)?.pop();
-    if (buf) this.pooledFloats -= n;
-    return buf;
+    const exact = this.free.get(n)?.pop();
+    if (exact) {
+      this.pooledFloats -= n;
+      return exact;
+    }
+    const c = sizeClass(n);
+    if (c === n) return undefined;
+    const buf = this.free.get(c)?.pop();
+    if (!buf) return undefined;
+    this.pooledFloats -= c;
+    return buf.subarray(0, n);
+  }
+
+  private fresh(n: number): Float32Array {
+    const c = sizeClass(n);
+    const buf = new Float32Array(c);
+    this.own.add(buf.buffer);
+    return c === n ? buf : buf.subarray(0, n);
   }
 
   /** Returns a buffer for reuse; the caller must not touch it afterwards. */
   release(buf: Float32Array): void {
-    if (buf.length === 0 || buf.byteOffset !== 0 || buf.length !== buf.buffer.byteLength / 4) return;
-    if (this.pooledFloats + buf.length > this.maxPooledFloats) return;
-    let list = this.free.get(buf.length);
+    if (buf.length === 0 || buf.byteOffset !== 0) return;
+    const whole = buf.length === buf.buffer.byteLength / 4 ? buf : this.own.has(buf.buffer) ? new Float32Array(buf.buffer) : null;
+    if (whole === null || this.pooledFloats + whole.length > this.maxPooledFloats) return;
+    let list = this.free.get(whole.length);
     if (!list) {
       list = [];
-      this.free.set(buf.length, list);
+      this.free.set(whole.length, list);
     }
-    list.push(buf);
-    this.pooledFloats += buf.length;
+    list.push(whole);
+    this.pooledFloats += whole.length;
   }
 
   /** Floats currently held for reuse. */
