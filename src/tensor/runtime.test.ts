@@ -76,6 +76,22 @@ describe("runtime: scopes, pool, grad mode", () => {
     expect(pool.pooled).toBe(0);
   });
 
+  it("when full, makes room by dropping the buffers of the length used least recently", () => {
+    const pool = new T.BufferPool(20_000);
+    const a = new Float32Array(6000), b = new Float32Array(7000), c = new Float32Array(9000);
+    pool.release(a);
+    pool.release(b);
+    expect(pool.alloc(6000)).toBe(a); // 6000 is now more recent than 7000
+    pool.release(a);
+    pool.release(c); // 13,000 + 9,000 > 20,000: the 7000 goes
+    expect(pool.pooled).toBe(15_000);
+    expect(pool.alloc(7000)).not.toBe(b);
+    expect(pool.alloc(6000)).toBe(a);
+    expect(pool.alloc(9000)).toBe(c);
+    pool.release(new Float32Array(20_001)); // larger than the whole pool: not kept
+    expect(pool.pooled).toBe(0);
+  });
+
   it("noGrad builds no graph; leaf gradients accumulate across backward calls", () => {
     const w = T.tensor([1, -2], [2], { requiresGrad: true }).keep();
     const y = T.noGrad(() => T.square(w));

@@ -43,8 +43,12 @@ export function sizeClass(n: number): number {
  * A Float32Array recycler. A request for n floats gets a buffer of its size
  * class (a view of exactly n when the class is longer); a released view goes
  * back as the whole buffer it was cut from, and only if the pool cut it.
+ * When the pool is full, buffers of the lengths used least recently make
+ * room: a run's shapes change between phases (warm start, rollouts,
+ * updates, evaluation), and the current phase's must be the ones kept.
  */
 export class BufferPool {
+  /** Free buffers by length, the least recently used length first. */
   private readonly free = new Map<number, Float32Array[]>();
   /** Buffers this pool created, so a view of one can be taken back whole. */
   private readonly own = new WeakSet<ArrayBufferLike>();
@@ -77,17 +81,21 @@ export class BufferPool {
 
   /** A pooled buffer of length n, if one is free: one of exactly n, else one of n's class. */
   private take(n: number): Float32Array | undefined {
-    const exact = this.free.get(n)?.pop();
-    if (exact) {
-      this.pooledFloats -= n;
-      return exact;
-    }
+    const exact = this.pop(n);
+    if (exact) return exact;
     const c = sizeClass(n);
-    if (c === n) return undefined;
-    const buf = this.free.get(c)?.pop();
-    if (!buf) return undefined;
-    this.pooledFloats -= c;
-    return buf.subarray(0, n);
+    return c === n ? undefined : this.pop(c)?.subarray(0, n);
+  }
+
+  /** A free buffer of exactly this length, marking the length as just used. */
+  private pop(length: number): Float32Array | undefined {
+    const list = this.free.get(length);
+    const buf = list?.pop();
+    if (!list || !buf) return undefined;
+    this.free.delete(length);
+    if (list.length > 0) this.free.set(length, list);
+    this.pooledFloats -= length;
+    return buf;
   }
 
   private fresh(n: number): Float32Array {
@@ -101,13 +109,19 @@ export class BufferPool {
   release(buf: Float32Array): void {
     if (buf.length === 0 || buf.byteOffset !== 0) return;
     const whole = buf.length === buf.buffer.byteLength / 4 ? buf : this.own.has(buf.buffer) ? new Float32Array(buf.buffer) : null;
-    if (whole === null || this.pooledFloats + whole.length > this.maxPooledFloats) return;
-    let list = this.free.get(whole.length);
-    if (!list) {
-      list = [];
-      this.free.set(whole.length, list);
+    if (whole === null || whole.length > this.maxPooledFloats) return;
+    for (const [length, list] of this.free) {
+      if (this.pooledFloats + whole.length <= this.maxPooledFloats) break;
+      while (list.length > 0 && this.pooledFloats + whole.length > this.maxPooledFloats) {
+        list.pop();
+        this.pooledFloats -= length;
+      }
+      if (list.length === 0) this.free.delete(length);
     }
+    const list = this.free.get(whole.length) ?? [];
+    this.free.delete(whole.length);
     list.push(whole);
+    this.free.set(whole.length, list);
     this.pooledFloats += whole.length;
   }
 
