@@ -110,19 +110,24 @@ export class BufferPool {
     if (buf.length === 0 || buf.byteOffset !== 0) return;
     const whole = buf.length === buf.buffer.byteLength / 4 ? buf : this.own.has(buf.buffer) ? new Float32Array(buf.buffer) : null;
     if (whole === null || whole.length > this.maxPooledFloats) return;
-    for (const [length, list] of this.free) {
-      if (this.pooledFloats + whole.length <= this.maxPooledFloats) break;
-      while (list.length > 0 && this.pooledFloats + whole.length > this.maxPooledFloats) {
-        list.pop();
-        this.pooledFloats -= length;
-      }
-      if (list.length === 0) this.free.delete(length);
-    }
+    this.makeRoom(whole.length);
     const list = this.free.get(whole.length) ?? [];
     this.free.delete(whole.length);
     list.push(whole);
     this.free.set(whole.length, list);
     this.pooledFloats += whole.length;
+  }
+
+  /** Drops buffers of the least recently used lengths until `floats` more fit. */
+  private makeRoom(floats: number): void {
+    for (const [length, list] of this.free) {
+      while (list.length > 0 && this.pooledFloats + floats > this.maxPooledFloats) {
+        list.pop();
+        this.pooledFloats -= length;
+      }
+      if (list.length === 0) this.free.delete(length);
+      if (this.pooledFloats + floats <= this.maxPooledFloats) return;
+    }
   }
 
   /** Floats currently held for reuse. */

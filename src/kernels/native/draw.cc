@@ -35,8 +35,6 @@ double from_words(uint32_t hi, uint32_t lo) {
 // Must match LOGIT_WINDOW in src/kernels/reference/draw.ts.
 constexpr double kLogitWindow = 40;
 
-}  // namespace
-
 // The exponential of fdlibm's e_exp.c as V8 compiles it for Math.exp:
 //   Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
 //   Developed at SunSoft, a Sun Microsystems, Inc. business. Permission to
@@ -90,6 +88,8 @@ double exp_v8(double x) {
   if (k >= -1021) return k == 1024 ? y * 2.0 * kTwo1023 : y * twopk;
   return y * twopk * kTwoM1000;
 }
+
+}  // namespace
 
 void draw_rows(int64_t n, int64_t V, const float* logits, const int32_t* rows, double temperature, const double* uniforms,
                int32_t* ids, double* shifted, double* exp_sum) {

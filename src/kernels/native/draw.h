@@ -6,9 +6,6 @@
 
 namespace gvm {
 
-// V8's Math.exp (fdlibm's algorithm), bit for bit.
-double exp_v8(double x);
-
 // logits: (B, V); rows, uniforms, ids, shifted, exp_sum: (n). See Kernels.drawRows.
 void draw_rows(int64_t n, int64_t V, const float* logits, const int32_t* rows, double temperature, const double* uniforms,
                int32_t* ids, double* shifted, double* exp_sum);
