@@ -74,12 +74,14 @@ export class SamplingLoop {
   /** Behaviour-policy log-probability of each generated token. */
   readonly logprobs: number[][];
   readonly finish: FinishReason[];
-  private readonly B: number;
   private readonly V: number;
   private readonly lens: number[];
   private readonly rngs: readonly Rng[];
   private readonly stop: Set<number>;
   private readonly done: Uint8Array;
+  /** The loop's row in each of the decoder's rows (rows leave as they finish). */
+  private slots: number[];
+  /** Next id and position per decoder row. */
   private readonly next: Int32Array;
   private readonly nextPos: Int32Array;
   private readonly decoder: Decoder | null;
@@ -103,13 +105,13 @@ export class SamplingLoop {
     }
     this.rngs = typeof o.rngs === "number" ? prompts.map((_, i) => new Rng(((o.rngs as number) + i) >>> 0)) : o.rngs;
     if (B > 0 && this.rngs.length !== B) throw new ModelError(`generate: ${this.rngs.length} random streams for ${B} prompts`);
-    this.B = B;
     this.V = model.config.vocabSize;
     this.stop = new Set(o.stopIds);
     this.tokens = prompts.map(() => []);
     this.logprobs = prompts.map(() => []);
     this.finish = prompts.map(() => "length");
     this.done = new Uint8Array(B);
+    this.slots = prompts.map((_, b) => b);
     this.next = new Int32Array(B);
     this.nextPos = new Int32Array(B);
     this.alive = B;
@@ -158,27 +160,32 @@ export class SamplingLoop {
     const out: RowDraw[] = [];
     const s = this.steps++;
     const live: number[] = [];
-    for (let b = 0; b < this.B; b++) {
-      if (this.done[b]) this.next[b] = this.o.padId;
-      else live.push(b);
-    }
-    const draws = sampleRowsWithLogprob(logits, this.V, live, this.o, live.map((b) => this.rngs[b] as Rng));
+    const liveSlots: number[] = [];
+    this.slots.forEach((b, slot) => {
+      if (this.done[b]) this.next[slot] = this.o.padId;
+      else {
+        live.push(b);
+        liveSlots.push(slot);
+      }
+    });
+    const draws = sampleRowsWithLogprob(logits, this.V, liveSlots, this.o, live.map((b) => this.rngs[b] as Rng));
     for (const [i, b] of live.entries()) {
       const { id, logprob } = draws[i] as Draw;
-      const row = logits.subarray(b * this.V, (b + 1) * this.V);
+      const slot = liveSlots[i] as number;
+      const row = logits.subarray(slot * this.V, (slot + 1) * this.V);
       const toks = this.tokens[b] as number[];
       toks.push(id);
       (this.logprobs[b] as number[]).push(logprob);
       const d = { row: b, id, logprob };
       inspect?.(d, row);
       out.push(d);
-      this.next[b] = id;
+      this.next[slot] = id;
       if (this.stop.has(id) || (this.o.shouldStop?.(b, toks) ?? false)) {
         this.done[b] = 1;
         this.finish[b] = "stop";
         this.alive--;
       }
-      this.nextPos[b] = (this.lens[b] as number) + s;
+      this.nextPos[slot] = (this.lens[b] as number) + s;
     }
     return out;
   }
@@ -187,7 +194,32 @@ export class SamplingLoop {
   advance(): void {
     if (this.decoder === null || this.finished) throw new ModelError("SamplingLoop: advance() after the last draw");
     if (this.logits !== null) throw new ModelError("SamplingLoop: advance() before draw()");
-    this.logits = this.decoder.step(this.next, this.nextPos);
+    this.dropFinished(this.decoder);
+    const n = this.slots.length;
+    this.logits = this.decoder.step(this.next.subarray(0, n), this.nextPos.subarray(0, n));
+  }
+
+  /**
+   * Takes finished rows out of the decode batch once they are an eighth of
+   * it: a finished row still costs its share of every step's products and
+   * all of its cache in attention, and rollouts end unevenly (~27% of the
+   * experiment preset's row-steps were finished rows). Moving the live rows'
+   * cache costs about one step's attention, hence the threshold. Rows are
+   * independent, so this changes no result.
+   */
+  private dropFinished(decoder: Decoder): void {
+    const keep: number[] = [];
+    this.slots.forEach((b, slot) => {
+      if (!this.done[b]) keep.push(slot);
+    });
+    const dropped = this.slots.length - keep.length;
+    if (dropped === 0 || keep.length === 0 || dropped * 8 < this.slots.length) return;
+    decoder.keepRows(keep);
+    keep.forEach((slot, i) => {
+      this.next[i] = this.next[slot] as number;
+      this.nextPos[i] = this.nextPos[slot] as number;
+    });
+    this.slots = keep.map((slot) => this.slots[slot] as number);
   }
 
   /** Hands the KV cache back; call once done with the loop. */
@@ -207,15 +239,25 @@ export class Decoder {
 
   constructor(
     private readonly model: LlamaModel,
-    readonly batch: number,
+    batch: number,
     capacity: number,
   ) {
     this.cache = new KVCache(model.config, batch, capacity);
   }
 
+  /** Rows decoded per step. */
+  get batch(): number {
+    return this.cache.batch;
+  }
+
   /** Positions filled so far. */
   get length(): number {
     return this.cache.length;
+  }
+
+  /** Keeps only these rows (ascending), in this order, for the steps to come. */
+  keepRows(keep: readonly number[]): void {
+    this.cache.keepRows(keep);
   }
 
   /** ids, positions: (B * P); keyMask: (B, P) with 0 on padding. Returns logits (B, V). */

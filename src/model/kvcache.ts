@@ -17,6 +17,7 @@ import { ModelError } from "./errors.js";
 
 export class KVCache {
   readonly kvDim: number;
+  private rows: number;
   /** Valid positions so far (the same for every row; padding is masked, not ragged). */
   length = 0;
   /** (B, capacity): 1 where a real token sits, 0 for padding or unused slots. */
@@ -27,10 +28,11 @@ export class KVCache {
 
   constructor(
     config: ModelConfig,
-    readonly batch: number,
+    batch: number,
     readonly capacity: number,
   ) {
     if (capacity > config.maxPositions) throw new ModelError(`KV cache: capacity ${capacity} exceeds max_position_embeddings ${config.maxPositions}`);
+    this.rows = batch;
     this.kvDim = config.numKvHeads * config.headDim;
     const n = batch * capacity * this.kvDim;
     const pool = runtime().pool;
@@ -39,19 +41,55 @@ export class KVCache {
     this.mask = new Uint8Array(batch * capacity);
   }
 
+  /** Rows the cache holds now (fewer than it was built for after keepRows). */
+  get batch(): number {
+    return this.rows;
+  }
+
+  /**
+   * Keeps only the given rows (ascending indices into the current batch),
+   * moved to the front in that order: the rows that are still generating,
+   * so later steps stop paying for finished ones. Only the `length` valid
+   * positions move; each row's values are unchanged, so its later outputs
+   * are bit for bit what they would have been.
+   */
+  keepRows(keep: readonly number[]): void {
+    for (let i = 0; i < keep.length; i++) {
+      const r = keep[i] as number;
+      if (!Number.isInteger(r) || r < i || r >= this.rows || (i > 0 && r <= (keep[i - 1] as number))) {
+        throw new ModelError(`KV cache: keepRows needs ascending row indices below ${this.rows}, got ${JSON.stringify(keep)}`);
+      }
+    }
+    const stride = this.capacity * this.kvDim;
+    const used = this.length * this.kvDim;
+    for (let li = 0; li < this.keys.length; li++) {
+      const K = this.buffer(this.keys, li);
+      const V = this.buffer(this.values, li);
+      keep.forEach((r, i) => {
+        if (r === i) return;
+        K.copyWithin(i * stride, r * stride, r * stride + used);
+        V.copyWithin(i * stride, r * stride, r * stride + used);
+      });
+    }
+    keep.forEach((r, i) => {
+      if (r !== i) this.mask.copyWithin(i * this.capacity, r * this.capacity, (r + 1) * this.capacity);
+    });
+    this.rows = keep.length;
+  }
+
   /** Throws unless Tn more positions for a batch of B fit. */
   checkAppend(B: number, Tn: number): void {
-    if (B !== this.batch) throw new ModelError(`KV cache: built for batch ${this.batch}, got ${B}`);
+    if (B !== this.rows) throw new ModelError(`KV cache: holds a batch of ${this.rows}, got ${B}`);
     if (this.length + Tn > this.capacity) throw new ModelError(`KV cache: ${this.length} + ${Tn} positions exceed capacity ${this.capacity}`);
   }
 
   /** Records the key mask of Tn new positions ((B, Tn), null = all real); returns the full (B, capacity) mask. */
   appendMask(keyMask: Uint8Array | null, Tn: number): Uint8Array {
-    if (keyMask && keyMask.length !== this.batch * Tn) throw new ModelError(`KV cache: key mask has ${keyMask.length} entries, expected ${this.batch * Tn}`);
-    for (let b = 0; b < this.batch; b++) {
+    if (keyMask && keyMask.length !== this.rows * Tn) throw new ModelError(`KV cache: key mask has ${keyMask.length} entries, expected ${this.rows * Tn}`);
+    for (let b = 0; b < this.rows; b++) {
       for (let t = 0; t < Tn; t++) this.mask[b * this.capacity + this.length + t] = keyMask ? (keyMask[b * Tn + t] as number) : 1;
     }
-    return this.mask;
+    return this.mask.subarray(0, this.rows * this.capacity);
   }
 
   /**
@@ -65,10 +103,11 @@ export class KVCache {
     const at = this.length * this.kvDim;
     const stride = this.capacity * this.kvDim;
     const kernels = runtime().kernels;
-    kernels.copyRows(this.batch, row, k, row, at === 0 ? K : K.subarray(at), stride);
-    kernels.copyRows(this.batch, row, v, row, at === 0 ? V : V.subarray(at), stride);
-    const shape = [this.batch, this.capacity, this.kvDim];
-    return { k: Tensor.borrow(K, shape), v: Tensor.borrow(V, shape) };
+    kernels.copyRows(this.rows, row, k, row, at === 0 ? K : K.subarray(at), stride);
+    kernels.copyRows(this.rows, row, v, row, at === 0 ? V : V.subarray(at), stride);
+    const shape = [this.rows, this.capacity, this.kvDim];
+    const n = this.rows * stride;
+    return { k: Tensor.borrow(K.subarray(0, n), shape), v: Tensor.borrow(V.subarray(0, n), shape) };
   }
 
   /** Marks Tn more positions valid (after every layer wrote them). */

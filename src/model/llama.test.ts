@@ -187,6 +187,51 @@ describe("generate", () => {
     expect(alone.tokens[0]).toEqual(together.tokens[1]);
   });
 
+  it("takes finished rows out of the decode batch without changing any row's result", () => {
+    const many = Array.from({ length: 16 }, (_, i) => [1 + (i % 5), 2 + (i % 7), 3].slice(0, 1 + (i % 3)));
+    const rngs = () => many.map((_, i) => new Rng(40 + i));
+    const o = { ...base, maxNewTokens: 20, stopIds: [10] };
+    const rows: number[] = [];
+    const forward = model.forward.bind(model);
+    const spy = Object.assign(Object.create(model) as LlamaModel, {
+      forward: (ids: Int32Array, B: number, Tn: number, opts?: Parameters<LlamaModel["forward"]>[3]) => {
+        rows.push(B);
+        return forward(ids, B, Tn, opts);
+      },
+    });
+    const together = generate(spy, many, { ...o, rngs: rngs() });
+    expect(together.finish).toContain("stop");
+    expect(together.finish).toContain("length");
+    // the decode batch shrank as rows finished
+    expect(rows[0]).toBe(16);
+    expect(Math.min(...rows)).toBeLessThan(16);
+    expect(Math.min(...rows)).toBeGreaterThanOrEqual(together.finish.filter((f) => f === "length").length);
+    many.forEach((p, i) => {
+      const alone = generate(model, [p], { ...o, rngs: [rngs()[i] as Rng] });
+      expect(together.tokens[i]).toEqual(alone.tokens[0]);
+      expect(together.logprobs[i]).toEqual(alone.logprobs[0]);
+    });
+  });
+
+  it("KV cache keepRows moves the kept rows to the front and refuses bad row lists", () => {
+    const c = cfg();
+    const kv = c.numKvHeads * c.headDim;
+    const cache = new KVCache(c, 3, 4);
+    const k = Float32Array.from({ length: 3 * 2 * kv }, (_, i) => i);
+    cache.appendMask(null, 2);
+    const before = cache.write(0, k, k, 2).k.data.slice();
+    cache.advance(2);
+    cache.keepRows([0, 2]);
+    expect(cache.batch).toBe(2);
+    const after = cache.write(0, new Float32Array(2 * kv), new Float32Array(2 * kv), 0).k.data;
+    expect(after.length).toBe(2 * 4 * kv);
+    expect(after.slice(4 * kv, 4 * kv + 2 * kv)).toEqual(before.slice(2 * 4 * kv, 2 * 4 * kv + 2 * kv));
+    expect(() => cache.keepRows([1, 0])).toThrow(/ascending row indices below 2/);
+    expect(() => cache.keepRows([0, 2])).toThrow(/ascending row indices below 2/);
+    expect(() => cache.checkAppend(3, 1)).toThrow(/holds a batch of 2, got 3/);
+    cache.dispose();
+  });
+
   it("greedy decoding equals the argmax of full forwards", () => {
     const g = generate(model, [[1, 2, 3]], { ...base, temperature: 0, stopIds: [], rngs: 1 });
     const seq = [1, 2, 3];

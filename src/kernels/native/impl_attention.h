@@ -150,6 +150,17 @@ static void attn_fwd_head(const AttnArgs& a, int64_t b, int64_t h) {
   }
 }
 
+// Rows the value pass prefetches ahead of the one it adds.
+constexpr int64_t kPrefetchRows = 16;
+
+// Asks for n contiguous rows of `bytes` each ahead of use: on its own the
+// hardware prefetcher left decode attention at ~20 GB/s against ~32 GB/s of
+// streaming from memory on the AVX-512 machine.
+static inline void prefetch_rows(const float* p, int64_t n, int64_t bytes) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (int64_t off = 0; off < n * bytes; off += 64) __builtin_prefetch(c + off, 0, 3);
+}
+
 // Heads h0 .. h0 + HB - 1 of one query row: o_h = sum_s p_h[s] v_s over the
 // visible keys, D = DV W floats per head, all HB x DV sums in registers (sizes
 // known at compile time, so they stay there) and added in key order as the
@@ -163,6 +174,7 @@ static void pv_heads(const float* sc, int64_t ld, const float* vb, int64_t ldk, 
     for (int c = 0; c < DV; c++) acc[i][c] = vzero();
   for (int64_t s = 0; s < limit; s++) {
     const float* vr = vb + s * ldk;
+    if (s + kPrefetchRows < limit) prefetch_rows(vr + kPrefetchRows * ldk, 1, ldk * 4);
     for (int i = 0; i < HB; i++) {
       const float p = sc[(h0 + i) * ld + s];
       if (p == 0.0f) continue;
@@ -207,12 +219,15 @@ static bool pv_registers(const float* sc, int64_t ld, const float* vb, int64_t l
   }
 }
 
-// The decode path: the few query rows of batch row b against the cache. A
-// head's scores come W keys at a time, their W dot products summed across
-// lanes together (hsum_lanes) rather than one horizontal sum per key; the
-// outputs accumulate in registers over the visible value rows (pv_heads).
-// Both keep the order of additions of one dot() per key and one running sum
-// per output, so results are bit for bit those of the plain loops.
+// The decode path: the few query rows of batch row b against the cache.
+// Scores come W keys at a time for every head, their W dot products summed
+// across lanes together (hsum_lanes) rather than one horizontal sum per key;
+// the outputs accumulate in registers over the visible value rows
+// (pv_heads). Both keep the order of additions of one dot() per key and one
+// running sum per output, so results are bit for bit those of the plain
+// loops. A decode batch's cache outgrows the caches (tiny: ~43 MB a step),
+// so the row's keys, then its values, then the next row's first keys are
+// asked for ahead of use, one stream front to back.
 static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
   const int64_t H = a.H, D = a.D, group = a.H / a.Hkv;
   const int64_t ldq = H * D, ldk = a.Hkv * D;
@@ -226,21 +241,28 @@ static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
     const int64_t limit = row_limit(a, t);
     const int64_t ld = round_up(imax(limit, 1), W);
     float* sc = scratch(2, static_cast<size_t>(H * ld));  // [head][key]
+    const int64_t full = limit - limit % W;
+    prefetch_rows(vb, imin(kPrefetchRows, limit), ldk * 4);
+    for (int64_t s = 0; s < full; s += W) {
+      if (s + 2 * W < limit) prefetch_rows(kb + (s + 2 * W) * ldk, imin(W, limit - s - 2 * W), ldk * 4);
+      for (int64_t h = 0; h < H; h++) {
+        const float* qh = q + h * D;
+        const float* kh = kb + (h / group) * D;
+        VF part[W];
+        for (int j = 0; j < W; j++) part[j] = dot_lanes(qh, kh + (s + j) * ldk, D);
+        vstore(sc + h * ld + s, hsum_lanes(part) * vscale);
+      }
+    }
     for (int64_t h = 0; h < H; h++) {
       const float* qh = q + h * D;
       const float* kh = kb + (h / group) * D;
       float* sh = sc + h * ld;
-      int64_t s = 0;
-      for (; s + W <= limit; s += W) {
-        VF part[W];
-        for (int j = 0; j < W; j++) part[j] = dot_lanes(qh, kh + (s + j) * ldk, D);
-        vstore(sh + s, hsum_lanes(part) * vscale);
-      }
-      for (; s < limit; s++) sh[s] = dot(qh, kh + s * ldk, D) * a.scale;
+      for (int64_t s = full; s < limit; s++) sh[s] = dot(qh, kh + s * ldk, D) * a.scale;
       if (mask)
         for (int64_t k = 0; k < limit; k++)
           if (mask[k] == 0) sh[k] = -INFINITY;
     }
+    if (b + 1 < a.B) prefetch_rows(kb + a.Tk * ldk, imin(2 * W, row_limit(a, 0)), ldk * 4);
     float inv[kMaxDecodeHeads];
     for (int64_t h = 0; h < H; h++) inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, a.lse ? a.lse + (b * H + h) * a.Tq + t : nullptr);
     if (!pv_registers(sc, ld, vb, ldk, H, group, D, limit, o)) {
