@@ -117,20 +117,8 @@ export class SamplingLoop {
     this.alive = B;
     this.decoder = B === 0 || o.maxNewTokens === 0 ? null : new Decoder(model, B, P + o.maxNewTokens);
     if (!this.decoder) return;
-    const ids = new Int32Array(B * P).fill(o.padId);
-    const positions = new Int32Array(B * P);
-    const mask = new Uint8Array(B * P);
-    for (let b = 0; b < B; b++) {
-      const p = prompts[b] as readonly number[];
-      const pad = P - p.length;
-      for (let t = 0; t < p.length; t++) {
-        ids[b * P + pad + t] = p[t] as number;
-        positions[b * P + pad + t] = t;
-        mask[b * P + pad + t] = 1;
-      }
-    }
     try {
-      this.logits = this.decoder.prefill(ids, P, positions, mask);
+      this.logits = prefillOnce(this.decoder, prompts, P, o.padId, model.config.vocabSize);
     } catch (err) {
       this.decoder.dispose();
       throw err;
@@ -229,6 +217,47 @@ export class SamplingLoop {
 }
 
 /**
+ * The prefill of a batch whose prompts repeat (a request's n samples sit
+ * side by side): each distinct prompt runs once, left-padded to P, and its
+ * cache rows and last logits are then copied to its repeats. Rows are
+ * independent, so the result is the batch's own prefill, bit for bit, at
+ * 1/n of its cost. Returns the logits (B, V).
+ */
+function prefillOnce(decoder: Decoder, prompts: readonly (readonly number[])[], P: number, padId: number, V: number): Float32Array {
+  const firstOf = new Map<string, number>();
+  const distinct: (readonly number[])[] = [];
+  const from = prompts.map((p) => {
+    const key = p.join(",");
+    let u = firstOf.get(key);
+    if (u === undefined) {
+      u = distinct.length;
+      firstOf.set(key, u);
+      distinct.push(p);
+    }
+    return u;
+  });
+  const U = distinct.length;
+  const ids = new Int32Array(U * P).fill(padId);
+  const positions = new Int32Array(U * P);
+  const mask = new Uint8Array(U * P);
+  distinct.forEach((p, b) => {
+    const pad = P - p.length;
+    for (let t = 0; t < p.length; t++) {
+      ids[b * P + pad + t] = p[t] as number;
+      positions[b * P + pad + t] = t;
+      mask[b * P + pad + t] = 1;
+    }
+  });
+  if (U === prompts.length) return decoder.prefill(ids, P, positions, mask);
+  decoder.keepRows(distinct.map((_, u) => u));
+  const once = decoder.prefill(ids, P, positions, mask);
+  decoder.repeatRows(from);
+  const logits = new Float32Array(prompts.length * V);
+  from.forEach((u, b) => logits.set(once.subarray(u * V, (u + 1) * V), b * V));
+  return logits;
+}
+
+/**
  * Incremental decoding for a fixed batch: a prefill, then one position per
  * step, each returning the last position's logits (B, V) as a copy the
  * caller owns. Every forward runs without a graph and inside its own memory
@@ -258,6 +287,11 @@ export class Decoder {
   /** Keeps only these rows (ascending), in this order, for the steps to come. */
   keepRows(keep: readonly number[]): void {
     this.cache.keepRows(keep);
+  }
+
+  /** Row i becomes a copy of row from[i] (from[i] <= i), up to the batch the decoder was built for. */
+  repeatRows(from: readonly number[]): void {
+    this.cache.repeatRows(from);
   }
 
   /** ids, positions: (B * P); keyMask: (B, P) with 0 on padding. Returns logits (B, V). */

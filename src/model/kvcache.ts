@@ -18,6 +18,8 @@ import { ModelError } from "./errors.js";
 export class KVCache {
   readonly kvDim: number;
   private rows: number;
+  /** Rows the buffers were sized for. */
+  private readonly allocated: number;
   /** Valid positions so far (the same for every row; padding is masked, not ragged). */
   length = 0;
   /** (B, capacity): 1 where a real token sits, 0 for padding or unused slots. */
@@ -33,6 +35,7 @@ export class KVCache {
   ) {
     if (capacity > config.maxPositions) throw new ModelError(`KV cache: capacity ${capacity} exceeds max_position_embeddings ${config.maxPositions}`);
     this.rows = batch;
+    this.allocated = batch;
     this.kvDim = config.numKvHeads * config.headDim;
     const n = batch * capacity * this.kvDim;
     const pool = runtime().pool;
@@ -60,21 +63,25 @@ export class KVCache {
         throw new ModelError(`KV cache: keepRows needs ascending row indices below ${this.rows}, got ${JSON.stringify(keep)}`);
       }
     }
-    const stride = this.capacity * this.kvDim;
-    const used = this.length * this.kvDim;
-    for (let li = 0; li < this.keys.length; li++) {
-      const K = this.buffer(this.keys, li);
-      const V = this.buffer(this.values, li);
-      keep.forEach((r, i) => {
-        if (r === i) return;
-        K.copyWithin(i * stride, r * stride, r * stride + used);
-        V.copyWithin(i * stride, r * stride, r * stride + used);
-      });
-    }
-    keep.forEach((r, i) => {
-      if (r !== i) this.mask.copyWithin(i * this.capacity, r * this.capacity, (r + 1) * this.capacity);
-    });
+    keep.forEach((r, i) => this.copyRow(r, i));
     this.rows = keep.length;
+  }
+
+  /**
+   * Row i becomes a copy of row from[i] (from[i] <= i and below the current
+   * batch), up to the batch the cache was built for: the samples of one
+   * prompt, prefilled once, each get its cache. Rows are written from the
+   * last down, so every source is read before anything overwrites it.
+   */
+  repeatRows(from: readonly number[]): void {
+    if (from.length > this.allocated) throw new ModelError(`KV cache: repeatRows asks for ${from.length} rows; built for ${this.allocated}`);
+    from.forEach((r, i) => {
+      if (!Number.isInteger(r) || r < 0 || r > i || r >= this.rows) {
+        throw new ModelError(`KV cache: repeatRows row ${i} copies row ${r}; it must be a row below ${this.rows} and at most ${i}`);
+      }
+    });
+    for (let i = from.length - 1; i >= 0; i--) this.copyRow(from[i] as number, i);
+    this.rows = from.length;
   }
 
   /** Throws unless Tn more positions for a batch of B fit. */
@@ -121,6 +128,18 @@ export class KVCache {
     this.disposed = true;
     const pool = runtime().pool;
     for (const buf of [...this.keys, ...this.values]) pool.release(buf);
+  }
+
+  // The valid positions of row `from` (keys, values and mask) into row `to`.
+  private copyRow(from: number, to: number): void {
+    if (from === to) return;
+    const stride = this.capacity * this.kvDim;
+    const used = this.length * this.kvDim;
+    for (let li = 0; li < this.keys.length; li++) {
+      this.buffer(this.keys, li).copyWithin(to * stride, from * stride, from * stride + used);
+      this.buffer(this.values, li).copyWithin(to * stride, from * stride, from * stride + used);
+    }
+    this.mask.copyWithin(to * this.capacity, from * this.capacity, from * this.capacity + this.length);
   }
 
   private buffer(list: readonly Float32Array[], li: number): Float32Array {

@@ -134,6 +134,19 @@ describe("LlamaModel", () => {
   });
 });
 
+/** A view of the model that records the batch size of every forward. */
+function countingRows(model: LlamaModel): { spy: LlamaModel; rows: number[] } {
+  const rows: number[] = [];
+  const forward = model.forward.bind(model);
+  const spy = Object.assign(Object.create(model) as LlamaModel, {
+    forward: (ids: Int32Array, B: number, Tn: number, opts?: Parameters<LlamaModel["forward"]>[3]) => {
+      rows.push(B);
+      return forward(ids, B, Tn, opts);
+    },
+  });
+  return { spy, rows };
+}
+
 describe("generate", () => {
   const model = LlamaModel.init(cfg(), new Rng(6), 0.5);
   const prompts = [[1, 2, 3], [4], [5, 6]];
@@ -191,26 +204,58 @@ describe("generate", () => {
     const many = Array.from({ length: 16 }, (_, i) => [1 + (i % 5), 2 + (i % 7), 3].slice(0, 1 + (i % 3)));
     const rngs = () => many.map((_, i) => new Rng(40 + i));
     const o = { ...base, maxNewTokens: 20, stopIds: [10] };
-    const rows: number[] = [];
-    const forward = model.forward.bind(model);
-    const spy = Object.assign(Object.create(model) as LlamaModel, {
-      forward: (ids: Int32Array, B: number, Tn: number, opts?: Parameters<LlamaModel["forward"]>[3]) => {
-        rows.push(B);
-        return forward(ids, B, Tn, opts);
-      },
-    });
+    const { spy, rows } = countingRows(model);
     const together = generate(spy, many, { ...o, rngs: rngs() });
     expect(together.finish).toContain("stop");
     expect(together.finish).toContain("length");
     // the decode batch shrank as rows finished
-    expect(rows[0]).toBe(16);
-    expect(Math.min(...rows)).toBeLessThan(16);
+    expect(rows[1]).toBe(16);
+    expect(Math.min(...rows.slice(1))).toBeLessThan(16);
     expect(Math.min(...rows)).toBeGreaterThanOrEqual(together.finish.filter((f) => f === "length").length);
     many.forEach((p, i) => {
       const alone = generate(model, [p], { ...o, rngs: [rngs()[i] as Rng] });
       expect(together.tokens[i]).toEqual(alone.tokens[0]);
       expect(together.logprobs[i]).toEqual(alone.logprobs[0]);
     });
+  });
+
+  it("prefills a repeated prompt once, each repeat still sampling on its own stream", () => {
+    const distinct = [[1, 2, 3], [4], [5, 6]];
+    const repeated = distinct.flatMap((p) => [p, p, p, p]);
+    const rngs = () => repeated.map((_, i) => new Rng(70 + i));
+    const o = { ...base, maxNewTokens: 12, stopIds: [] };
+    const { spy, rows } = countingRows(model);
+    const together = generate(spy, repeated, { ...o, rngs: rngs() });
+    expect(rows[0]).toBe(3);
+    expect(rows[1]).toBe(12);
+    expect(new Set(together.tokens.slice(0, 4).map((t) => t.join(","))).size).toBeGreaterThan(1);
+    repeated.forEach((p, i) => {
+      const alone = generate(model, [p], { ...o, rngs: [rngs()[i] as Rng] });
+      expect(together.tokens[i]).toEqual(alone.tokens[0]);
+      expect(together.logprobs[i]).toEqual(alone.logprobs[0]);
+    });
+  });
+
+  it("KV cache repeatRows copies rows out to the built batch and refuses bad row lists", () => {
+    const c = cfg();
+    const kv = c.numKvHeads * c.headDim;
+    const cache = new KVCache(c, 4, 3);
+    cache.keepRows([0, 1]);
+    const k = Float32Array.from({ length: 2 * kv }, (_, i) => i + 1);
+    cache.appendMask(Uint8Array.from([1, 0]), 1);
+    cache.write(0, k, k, 1);
+    cache.advance(1);
+    cache.repeatRows([0, 1, 1, 0]);
+    expect(cache.batch).toBe(4);
+    const got = cache.write(0, new Float32Array(4 * kv), new Float32Array(4 * kv), 0).k.data;
+    const row = (r: number) => Array.from(got.subarray(r * 3 * kv, r * 3 * kv + kv));
+    expect(row(2)).toEqual(row(1));
+    expect(row(3)).toEqual(row(0));
+    expect(row(0)).not.toEqual(row(1));
+    expect(Array.from(cache.mask.subarray(0, 12)).filter((_, i) => i % 3 === 0)).toEqual([1, 0, 0, 1]);
+    expect(() => cache.repeatRows([0, 2, 1, 1])).toThrow(/row 1 copies row 2/);
+    expect(() => cache.repeatRows([0, 0, 0, 0, 0])).toThrow(/asks for 5 rows; built for 4/);
+    cache.dispose();
   });
 
   it("KV cache keepRows moves the kept rows to the front and refuses bad row lists", () => {
