@@ -377,6 +377,44 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
         }
       });
 
+      it("attentionDecode: a shared prompt then the row's own keys, bit for bit attentionForward on the copied-out rows", () => {
+        type Case = { B: number; G: number; P: number; Tk: number; kvLen: number; H: number; Hkv: number; D: number };
+        const cases: Case[] = [
+          { B: 1, G: 1, P: 1, Tk: 1, kvLen: 0, H: 1, Hkv: 1, D: 1 }, // the prompt alone
+          { B: 6, G: 2, P: 5, Tk: 30, kvLen: 23, H: 4, Hkv: 2, D: 32 }, // key blocks straddle the prompt's end, outputs in registers
+          { B: 5, G: 3, P: 17, Tk: 9, kvLen: 9, H: 4, Hkv: 1, D: 40 }, // D past a multiple of W
+          { B: 4, G: 4, P: 3, Tk: 40, kvLen: 33, H: 2, Hkv: 2, D: 300 }, // outputs past the register accumulators
+        ];
+        for (const c of cases) {
+          const label = JSON.stringify(c);
+          const kvDim = c.Hkv * c.D, scale = 1 / Math.sqrt(c.D);
+          const q = rand(c.B * c.H * c.D, 2), pk = rand(c.G * c.P * kvDim, 2), pv = rand(c.G * c.P * kvDim), k = rand(c.B * c.Tk * kvDim, 2), v = rand(c.B * c.Tk * kvDim);
+          const pmask = Uint8Array.from({ length: c.G * c.P }, (_, i) => (i % c.P === c.P - 1 || rng.float() >= 0.25 ? 1 : 0));
+          const kmask = Uint8Array.from({ length: c.B * c.Tk }, () => (rng.float() < 0.25 ? 0 : 1));
+          const group = Int32Array.from({ length: c.B }, (_, b) => (b * 7) % c.G);
+          const out = new Float32Array(c.B * c.H * c.D), want = new Float32Array(out.length), ours = new Float32Array(out.length);
+          nk().attentionDecode(c.B, c.H, c.Hkv, c.D, scale, c.P, c.G, c.Tk, c.kvLen, q, pk, pv, pmask, group, k, v, kmask, out);
+          ref.attentionDecode(c.B, c.H, c.Hkv, c.D, scale, c.P, c.G, c.Tk, c.kvLen, q, pk, pv, pmask, group, k, v, kmask, want);
+          expectClose(`attentionDecode vs reference ${label}`, out, want, 1e-4, 1e-5);
+          // the same keys copied out: prompt rows, then own rows, per batch row
+          const T = c.P + c.Tk;
+          const fk = new Float32Array(c.B * T * kvDim), fv = new Float32Array(fk.length), fm = new Uint8Array(c.B * T);
+          for (let b = 0; b < c.B; b++) {
+            const g = group[b] as number;
+            fk.set(pk.subarray(g * c.P * kvDim, (g + 1) * c.P * kvDim), b * T * kvDim);
+            fv.set(pv.subarray(g * c.P * kvDim, (g + 1) * c.P * kvDim), b * T * kvDim);
+            fk.set(k.subarray(b * c.Tk * kvDim, (b + 1) * c.Tk * kvDim), (b * T + c.P) * kvDim);
+            fv.set(v.subarray(b * c.Tk * kvDim, (b + 1) * c.Tk * kvDim), (b * T + c.P) * kvDim);
+            fm.set(pmask.subarray(g * c.P, (g + 1) * c.P), b * T);
+            fm.set(kmask.subarray(b * c.Tk, (b + 1) * c.Tk), b * T + c.P);
+          }
+          nk().attentionForward(c.B, 1, T, c.P + c.kvLen, c.H, c.Hkv, c.D, scale, q, fk, fv, fm, ours, null);
+          expect([...out], label).toEqual([...ours]);
+          const bad = Int32Array.from(group, () => c.G);
+          expect(() => nk().attentionDecode(c.B, c.H, c.Hkv, c.D, scale, c.P, c.G, c.Tk, c.kvLen, q, pk, pv, pmask, bad, k, v, kmask, out)).toThrow(/group\[0\] = \d+ is outside/);
+        }
+      });
+
       it("adamw", () => {
         for (const n of [1, 3, 17, 70001]) {
           const grad = rand(n);

@@ -182,6 +182,35 @@ export interface Kernels {
     dv: Float32Array,
   ): void;
 
+  /**
+   * One new query per row against a prompt shared by several rows and the
+   * row's own keys: row b sees the P positions of prompt group[b] (prefixK,
+   * prefixV: (G, P, Hkv, D); prefixMask: (G, P), null = all real), then its
+   * own first kvLen positions (k, v: (B, Tk, Hkv, D); keyMask: (B, Tk)).
+   * Keys in that order, so a row's output is the one attentionForward gives
+   * with the prompt's rows copied in front of its own. q, out: (B, H, D).
+   */
+  attentionDecode(
+    B: number,
+    H: number,
+    Hkv: number,
+    D: number,
+    scale: number,
+    P: number,
+    G: number,
+    Tk: number,
+    kvLen: number,
+    q: Float32Array,
+    prefixK: Float32Array,
+    prefixV: Float32Array,
+    prefixMask: Uint8Array | null,
+    group: Int32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Uint8Array | null,
+    out: Float32Array,
+  ): void;
+
   /** Embedding lookup: out[i] = weight[ids[i]]; weight: (V, dim); ids: (n); out: (n, dim). */
   embeddingForward(n: number, dim: number, weight: Float32Array, ids: Int32Array, out: Float32Array): void;
 

@@ -218,10 +218,11 @@ export class SamplingLoop {
 
 /**
  * The prefill of a batch whose prompts repeat (a request's n samples sit
- * side by side): each distinct prompt runs once, left-padded to P, and its
- * cache rows and last logits are then copied to its repeats. Rows are
- * independent, so the result is the batch's own prefill, bit for bit, at
- * 1/n of its cost. Returns the logits (B, V).
+ * side by side): each distinct prompt runs once, left-padded to P, its last
+ * logits go to each repeat, and its cache is shared by them for the decode
+ * steps (read once per step, not once per row). Rows are independent and
+ * attention reads the shared keys in the same order, so every result is
+ * the unshared batch's, bit for bit. Returns the logits (B, V).
  */
 function prefillOnce(decoder: Decoder, prompts: readonly (readonly number[])[], P: number, padId: number, V: number): Float32Array {
   const firstOf = new Map<string, number>();
@@ -251,7 +252,7 @@ function prefillOnce(decoder: Decoder, prompts: readonly (readonly number[])[], 
   if (U === prompts.length) return decoder.prefill(ids, P, positions, mask);
   decoder.keepRows(distinct.map((_, u) => u));
   const once = decoder.prefill(ids, P, positions, mask);
-  decoder.repeatRows(from);
+  decoder.sharePrompts(from);
   const logits = new Float32Array(prompts.length * V);
   from.forEach((u, b) => logits.set(once.subarray(u * V, (u + 1) * V), b * V));
   return logits;
@@ -289,9 +290,9 @@ export class Decoder {
     this.cache.keepRows(keep);
   }
 
-  /** Row i becomes a copy of row from[i] (from[i] <= i), up to the batch the decoder was built for. */
-  repeatRows(from: readonly number[]): void {
-    this.cache.repeatRows(from);
+  /** After a prefill of distinct prompts, row i of the steps to come continues prompt from[i] (KVCache.sharePrompts). */
+  sharePrompts(from: readonly number[]): void {
+    this.cache.sharePrompts(from);
   }
 
   /** ids, positions: (B * P); keyMask: (B, P) with 0 on padding. Returns logits (B, V). */

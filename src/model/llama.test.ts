@@ -236,25 +236,37 @@ describe("generate", () => {
     });
   });
 
-  it("KV cache repeatRows copies rows out to the built batch and refuses bad row lists", () => {
+  it("KV cache sharePrompts keeps each prompt once and the rows only what they generate", () => {
     const c = cfg();
     const kv = c.numKvHeads * c.headDim;
-    const cache = new KVCache(c, 4, 3);
+    const cache = new KVCache(c, 4, 5);
+    expect(() => cache.sharePrompts([0, 0])).toThrow(/needs the prompts' prefill first/);
     cache.keepRows([0, 1]);
-    const k = Float32Array.from({ length: 2 * kv }, (_, i) => i + 1);
-    cache.appendMask(Uint8Array.from([1, 0]), 1);
-    cache.write(0, k, k, 1);
-    cache.advance(1);
-    cache.repeatRows([0, 1, 1, 0]);
+    const k = Float32Array.from({ length: 2 * 2 * kv }, (_, i) => i + 1);
+    cache.appendMask(Uint8Array.from([0, 1, 1, 1]), 2);
+    cache.write(0, k, k, 2);
+    cache.advance(2);
+    expect(() => cache.sharePrompts([0, 1, 1, 0, 1])).toThrow(/asks for 5 rows; built for 4/);
+    expect(() => cache.sharePrompts([0, 2])).toThrow(/row 1 continues prompt 2; there are 2/);
+    cache.sharePrompts([0, 1, 1, 0]);
     expect(cache.batch).toBe(4);
-    const got = cache.write(0, new Float32Array(4 * kv), new Float32Array(4 * kv), 0).k.data;
-    const row = (r: number) => Array.from(got.subarray(r * 3 * kv, r * 3 * kv + kv));
-    expect(row(2)).toEqual(row(1));
-    expect(row(3)).toEqual(row(0));
-    expect(row(0)).not.toEqual(row(1));
-    expect(Array.from(cache.mask.subarray(0, 12)).filter((_, i) => i % 3 === 0)).toEqual([1, 0, 0, 1]);
-    expect(() => cache.repeatRows([0, 2, 1, 1])).toThrow(/row 1 copies row 2/);
-    expect(() => cache.repeatRows([0, 0, 0, 0, 0])).toThrow(/asks for 5 rows; built for 4/);
+    expect(() => cache.sharePrompts([0])).toThrow(/already shared/);
+    expect(() => cache.checkAppend(4, 2)).toThrow(/one position per row, got 2/);
+    const own = Float32Array.from({ length: 4 * kv }, (_, i) => -i);
+    cache.appendMask(null, 1);
+    const slot = cache.write(0, own, own, 1);
+    expect(slot.kvLen).toBe(1);
+    expect(slot.prompt?.P).toBe(2);
+    expect([...(slot.prompt?.group ?? [])]).toEqual([0, 1, 1, 0]);
+    expect(slot.prompt?.k).toEqual(k);
+    expect([...(slot.prompt?.mask ?? [])]).toEqual([0, 1, 1, 1]);
+    // own positions start at slot 0 of each row
+    expect(slot.k.data.subarray(2 * 5 * kv, 2 * 5 * kv + kv)).toEqual(own.subarray(2 * kv, 3 * kv));
+    cache.advance(1);
+    cache.keepRows([1, 3]);
+    const after = cache.write(0, new Float32Array(2 * kv), new Float32Array(2 * kv), 0);
+    expect([...(after.prompt?.group ?? [])]).toEqual([1, 0]);
+    expect(after.k.data.subarray(5 * kv, 5 * kv + kv)).toEqual(own.subarray(3 * kv, 4 * kv));
     cache.dispose();
   });
 

@@ -174,13 +174,15 @@ export class LlamaModel {
       let k = T.rope(T.linear(h, L.k, L.kb), positions, this.ropeTable);
       let v = T.linear(h, L.v, L.vb);
       let shape: T.AttentionShape = { B, H, Hkv, D, keyMask };
+      let prompt: T.SharedPrompt | null = null;
       if (cache) {
         const slot = cache.write(li, k.data, v.data, Tn);
         k = slot.k;
         v = slot.v;
-        shape = { ...shape, Tk: cache.capacity, kvLen: cache.length + Tn };
+        prompt = slot.prompt;
+        shape = { ...shape, Tk: slot.Tk, kvLen: slot.kvLen };
       }
-      const a = T.attention(q, k, v, shape);
+      const a = prompt ? T.attentionDecode(q, k, v, { ...shape, prompt }) : T.attention(q, k, v, shape);
       x = T.linear(a, L.o, L.ob, x);
       const h2 = T.rmsnorm(x, L.ln2, c.rmsNormEps);
       x = T.linear(T.swiglu(T.linear(h2, L.gate), T.linear(h2, L.up)), L.down, undefined, x);

@@ -268,6 +268,42 @@ bool check_ids(Call& c, const int32_t* ids, int64_t n, int64_t V, const char* na
   return true;
 }
 
+napi_value AttentionDecode(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionDecode", 18);
+  AttnDecodeArgs a;
+  a.B = c.size(0, "B");
+  a.H = c.size(1, "H");
+  a.Hkv = c.size(2, "Hkv");
+  a.D = c.size(3, "D");
+  a.scale = static_cast<float>(c.num(4, "scale"));
+  a.P = c.size(5, "P");
+  const int64_t G = c.size(6, "G");
+  a.Tk = c.size(7, "Tk");
+  a.kvLen = c.size(8, "kvLen");
+  if (c.failed) return nullptr;
+  if (a.Hkv == 0 || a.H % a.Hkv != 0) {
+    c.fail_range("H = %lld must be a positive multiple of Hkv = %lld", (long long)a.H, (long long)a.Hkv);
+    return nullptr;
+  }
+  if (a.kvLen > a.Tk) {
+    c.fail_range("kvLen = %lld exceeds the KV capacity Tk = %lld", (long long)a.kvLen, (long long)a.Tk);
+    return nullptr;
+  }
+  const double kv = static_cast<double>(a.Hkv) * a.D, nq = static_cast<double>(a.B) * a.H * a.D;
+  a.q = c.f32(9, "q", nq);
+  a.pk = c.f32(10, "prefixK", G * a.P * kv);
+  a.pv = c.f32(11, "prefixV", G * a.P * kv);
+  a.prefixMask = c.is_null(12) ? nullptr : c.u8(12, "prefixMask", G * a.P);
+  a.group = c.i32(13, "group", a.B);
+  a.k = c.f32(14, "k", a.B * a.Tk * kv);
+  a.v = c.f32(15, "v", a.B * a.Tk * kv);
+  a.keyMask = c.is_null(16) ? nullptr : c.u8(16, "keyMask", a.B * a.Tk);
+  a.out = c.f32(17, "out", nq);
+  if (c.failed || !check_ids(c, a.group, a.B, G, "group", false)) return nullptr;
+  c.table->attentionDecode(a);
+  return nullptr;
+}
+
 napi_value EmbeddingForward(napi_env env, napi_callback_info info) {
   Call c(env, info, "embeddingForward", 5);
   int64_t n = c.size(0, "n"), dim = c.size(1, "dim");
@@ -414,6 +450,7 @@ const Entry kEntries[] = {
     {"swigluBackward", SwigluBackward},
     {"attentionForward", AttentionForward},
     {"attentionBackward", AttentionBackward},
+    {"attentionDecode", AttentionDecode},
     {"embeddingForward", EmbeddingForward},
     {"embeddingBackward", EmbeddingBackward},
     {"logprobForward", LogprobForward},

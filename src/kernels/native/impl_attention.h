@@ -161,20 +161,35 @@ static inline void prefetch_rows(const float* p, int64_t n, int64_t bytes) {
   for (int64_t off = 0; off < n * bytes; off += 64) __builtin_prefetch(c + off, 0, 3);
 }
 
+// The key and value rows one decode query reads, in key order: the first n0
+// at k0 / v0, the rest at k1 / v1, each a row of ldk floats. A plain cache
+// row is one span; a row whose prompt is shared with its batch-mates reads
+// the prompt's rows, then its own.
+struct KeyRows {
+  const float *k0, *v0;
+  const uint8_t* m0;  // (n0) or null = all real
+  int64_t n0;
+  const float *k1, *v1;
+  const uint8_t* m1;  // or null = all real
+  int64_t ldk;
+  const float* key(int64_t s) const { return s < n0 ? k0 + s * ldk : k1 + (s - n0) * ldk; }
+  const float* value(int64_t s) const { return s < n0 ? v0 + s * ldk : v1 + (s - n0) * ldk; }
+  bool masked(int64_t s) const { return s < n0 ? (m0 && m0[s] == 0) : (m1 && m1[s - n0] == 0); }
+};
+
 // Heads h0 .. h0 + HB - 1 of one query row: o_h = sum_s p_h[s] v_s over the
 // visible keys, D = DV W floats per head, all HB x DV sums in registers (sizes
 // known at compile time, so they stay there) and added in key order as the
 // plain loop adds them. Several heads at once keep independent FMA chains in
 // flight instead of waiting on one.
 template <int DV, int HB>
-static void pv_heads(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t group, int64_t D, int64_t limit,
-                     int64_t h0, float* o) {
+static void pv_heads(const float* sc, int64_t ld, const KeyRows& r, int64_t group, int64_t D, int64_t limit, int64_t h0, float* o) {
   VF acc[HB][DV];
   for (int i = 0; i < HB; i++)
     for (int c = 0; c < DV; c++) acc[i][c] = vzero();
   for (int64_t s = 0; s < limit; s++) {
-    const float* vr = vb + s * ldk;
-    if (s + kPrefetchRows < limit) prefetch_rows(vr + kPrefetchRows * ldk, 1, ldk * 4);
+    const float* vr = r.value(s);
+    if (s + kPrefetchRows < limit) prefetch_rows(r.value(s + kPrefetchRows), 1, r.ldk * 4);
     for (int i = 0; i < HB; i++) {
       const float p = sc[(h0 + i) * ld + s];
       if (p == 0.0f) continue;
@@ -190,99 +205,121 @@ static void pv_heads(const float* sc, int64_t ld, const float* vb, int64_t ldk, 
 // All H heads through pv_heads in groups of HB: the most (4, 2 or 1) that
 // divides H with HB x DV <= 16 accumulators.
 template <int DV>
-static void pv_groups(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
+static void pv_groups(const float* sc, int64_t ld, const KeyRows& r, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
   if constexpr (DV * 4 <= 16) {
     if (H % 4 == 0) {
-      for (int64_t h = 0; h < H; h += 4) pv_heads<DV, 4>(sc, ld, vb, ldk, group, D, limit, h, o);
+      for (int64_t h = 0; h < H; h += 4) pv_heads<DV, 4>(sc, ld, r, group, D, limit, h, o);
       return;
     }
   }
   if constexpr (DV * 2 <= 16) {
     if (H % 2 == 0) {
-      for (int64_t h = 0; h < H; h += 2) pv_heads<DV, 2>(sc, ld, vb, ldk, group, D, limit, h, o);
+      for (int64_t h = 0; h < H; h += 2) pv_heads<DV, 2>(sc, ld, r, group, D, limit, h, o);
       return;
     }
   }
-  for (int64_t h = 0; h < H; h++) pv_heads<DV, 1>(sc, ld, vb, ldk, group, D, limit, h, o);
+  for (int64_t h = 0; h < H; h++) pv_heads<DV, 1>(sc, ld, r, group, D, limit, h, o);
 }
 
 // The outputs of every head through pv_groups; false when D is no small power-of-two multiple of W.
-static bool pv_registers(const float* sc, int64_t ld, const float* vb, int64_t ldk, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
+static bool pv_registers(const float* sc, int64_t ld, const KeyRows& r, int64_t H, int64_t group, int64_t D, int64_t limit, float* o) {
   if (D % W != 0) return false;
   switch (D / W) {
-    case 1: pv_groups<1>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
-    case 2: pv_groups<2>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
-    case 4: pv_groups<4>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
-    case 8: pv_groups<8>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
-    case 16: pv_groups<16>(sc, ld, vb, ldk, H, group, D, limit, o); return true;
+    case 1: pv_groups<1>(sc, ld, r, H, group, D, limit, o); return true;
+    case 2: pv_groups<2>(sc, ld, r, H, group, D, limit, o); return true;
+    case 4: pv_groups<4>(sc, ld, r, H, group, D, limit, o); return true;
+    case 8: pv_groups<8>(sc, ld, r, H, group, D, limit, o); return true;
+    case 16: pv_groups<16>(sc, ld, r, H, group, D, limit, o); return true;
     default: return false;
   }
 }
 
-// The decode path: the few query rows of batch row b against the cache.
-// Scores come W keys at a time for every head, their W dot products summed
-// across lanes together (hsum_lanes) rather than one horizontal sum per key;
-// the outputs accumulate in registers over the visible value rows
-// (pv_heads). Both keep the order of additions of one dot() per key and one
-// running sum per output, so results are bit for bit those of the plain
-// loops. A decode batch's cache outgrows the caches (tiny: ~43 MB a step),
-// so the row's keys, then its values, then the next row's first keys are
-// asked for ahead of use, one stream front to back.
-static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
-  const int64_t H = a.H, D = a.D, group = a.H / a.Hkv;
-  const int64_t ldq = H * D, ldk = a.Hkv * D;
-  const float* kb = a.k + b * a.Tk * ldk;
-  const float* vb = a.v + b * a.Tk * ldk;
-  const uint8_t* mask = a.keyMask ? a.keyMask + b * a.Tk : nullptr;
-  const VF vscale = vset(a.scale);
-  for (int64_t t = 0; t < a.Tq; t++) {
-    const float* q = a.q + (b * a.Tq + t) * ldq;
-    float* o = a.out + (b * a.Tq + t) * ldq;
-    const int64_t limit = row_limit(a, t);
-    const int64_t ld = round_up(imax(limit, 1), W);
-    float* sc = scratch(2, static_cast<size_t>(H * ld));  // [head][key]
-    const int64_t full = limit - limit % W;
-    prefetch_rows(vb, imin(kPrefetchRows, limit), ldk * 4);
-    for (int64_t s = 0; s < full; s += W) {
-      if (s + 2 * W < limit) prefetch_rows(kb + (s + 2 * W) * ldk, imin(W, limit - s - 2 * W), ldk * 4);
-      for (int64_t h = 0; h < H; h++) {
-        const float* qh = q + h * D;
-        const float* kh = kb + (h / group) * D;
-        VF part[W];
-        for (int j = 0; j < W; j++) part[j] = dot_lanes(qh, kh + (s + j) * ldk, D);
-        vstore(sc + h * ld + s, hsum_lanes(part) * vscale);
-      }
-    }
+// One decode query row (H heads of D) against its keys s < limit. Scores
+// come W keys at a time for every head, their W dot products summed across
+// lanes together (hsum_lanes) rather than one horizontal sum per key; the
+// outputs accumulate in registers over the visible value rows (pv_heads).
+// Both keep the order of additions of one dot() per key and one running sum
+// per output, so results are bit for bit those of the plain loops, however
+// the keys are split into spans. A decode batch's cache outgrows the caches
+// (tiny: ~43 MB a step), so the keys, then the values, then `next` (the next
+// row's first keys) are asked for ahead of use, one stream front to back.
+static void attend_row(const KeyRows& r, int64_t limit, const float* q, float* o, float* lse, int64_t lseStride, int64_t H, int64_t D,
+                       int64_t group, float scale, const float* next) {
+  const VF vscale = vset(scale);
+  const int64_t ld = round_up(imax(limit, 1), W);
+  float* sc = scratch(2, static_cast<size_t>(H * ld));  // [head][key]
+  const int64_t full = limit - limit % W;
+  const int64_t rowBytes = r.ldk * 4;
+  for (int64_t s = 0; s < imin(kPrefetchRows, limit); s++) prefetch_rows(r.value(s), 1, rowBytes);
+  for (int64_t s = 0; s < full; s += W) {
+    for (int64_t j = s + 2 * W; j < imin(s + 3 * W, limit); j++) prefetch_rows(r.key(j), 1, rowBytes);
+    const float* keys[W];
+    for (int j = 0; j < W; j++) keys[j] = r.key(s + j);
     for (int64_t h = 0; h < H; h++) {
       const float* qh = q + h * D;
-      const float* kh = kb + (h / group) * D;
-      float* sh = sc + h * ld;
-      for (int64_t s = full; s < limit; s++) sh[s] = dot(qh, kh + s * ldk, D) * a.scale;
-      if (mask)
-        for (int64_t k = 0; k < limit; k++)
-          if (mask[k] == 0) sh[k] = -INFINITY;
+      const int64_t off = (h / group) * D;
+      VF part[W];
+      for (int j = 0; j < W; j++) part[j] = dot_lanes(qh, keys[j] + off, D);
+      vstore(sc + h * ld + s, hsum_lanes(part) * vscale);
     }
-    if (b + 1 < a.B) prefetch_rows(kb + a.Tk * ldk, imin(2 * W, row_limit(a, 0)), ldk * 4);
-    float inv[kMaxDecodeHeads];
-    for (int64_t h = 0; h < H; h++) inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, a.lse ? a.lse + (b * H + h) * a.Tq + t : nullptr);
-    if (!pv_registers(sc, ld, vb, ldk, H, group, D, limit, o)) {
-      for (int64_t h = 0; h < H; h++) {
-        const float* ph = sc + h * ld;
-        const float* vh = vb + (h / group) * D;
-        float* oh = o + h * D;
-        zero_row(oh, D);
-        for (int64_t s = 0; s < limit; s++) {
-          const float p = ph[s];
-          if (p == 0.0f) continue;
-          const VF vp = vset(p);
-          int64_t d = 0;
-          for (; d + W <= D; d += W) vstore(oh + d, vfma(vp, vload(vh + s * ldk + d), vload(oh + d)));
-          if (d < D) vstoren(oh + d, vfma(vp, vloadn(vh + s * ldk + d, D - d), vloadn(oh + d, D - d)), D - d);
-        }
+  }
+  for (int64_t h = 0; h < H; h++) {
+    const float* qh = q + h * D;
+    const int64_t off = (h / group) * D;
+    float* sh = sc + h * ld;
+    for (int64_t s = full; s < limit; s++) sh[s] = dot(qh, r.key(s) + off, D) * scale;
+    if (r.m0 || r.m1)
+      for (int64_t k = 0; k < limit; k++)
+        if (r.masked(k)) sh[k] = -INFINITY;
+  }
+  if (next) prefetch_rows(next, 2 * W, rowBytes);
+  float inv[kMaxDecodeHeads];
+  for (int64_t h = 0; h < H; h++) inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, lse ? lse + h * lseStride : nullptr);
+  if (!pv_registers(sc, ld, r, H, group, D, limit, o)) {
+    for (int64_t h = 0; h < H; h++) {
+      const float* ph = sc + h * ld;
+      const int64_t off = (h / group) * D;
+      float* oh = o + h * D;
+      zero_row(oh, D);
+      for (int64_t s = 0; s < limit; s++) {
+        const float p = ph[s];
+        if (p == 0.0f) continue;
+        const VF vp = vset(p);
+        const float* vh = r.value(s) + off;
+        int64_t d = 0;
+        for (; d + W <= D; d += W) vstore(oh + d, vfma(vp, vload(vh + d), vload(oh + d)));
+        if (d < D) vstoren(oh + d, vfma(vp, vloadn(vh + d, D - d), vloadn(oh + d, D - d)), D - d);
       }
     }
-    for (int64_t h = 0; h < H; h++) scale_row(o + h * D, D, inv[h]);
   }
+  for (int64_t h = 0; h < H; h++) scale_row(o + h * D, D, inv[h]);
+}
+
+// The decode path of attentionForward: the few query rows of batch row b
+// against its cache row.
+static void attn_fwd_rows(const AttnArgs& a, int64_t b) {
+  const int64_t ldq = a.H * a.D, ldk = a.Hkv * a.D;
+  const KeyRows r{a.k + b * a.Tk * ldk, a.v + b * a.Tk * ldk, a.keyMask ? a.keyMask + b * a.Tk : nullptr, a.Tk, nullptr, nullptr, nullptr, ldk};
+  const float* next = b + 1 < a.B && a.kvLen >= 2 * W ? r.k0 + a.Tk * ldk : nullptr;
+  for (int64_t t = 0; t < a.Tq; t++)
+    attend_row(r, row_limit(a, t), a.q + (b * a.Tq + t) * ldq, a.out + (b * a.Tq + t) * ldq, a.lse ? a.lse + b * a.H * a.Tq + t : nullptr,
+               a.Tq, a.H, a.D, a.H / a.Hkv, a.scale, next);
+}
+
+// One new query per row against a shared prompt and the row's own keys
+// (see AttnDecodeArgs), threaded over rows.
+static void attentionDecode(const AttnDecodeArgs& a) {
+  if (a.B <= 0 || a.H <= 0) return;
+  const int64_t ldq = a.H * a.D, ldk = a.Hkv * a.D;
+  for_tasks(a.B, a.H * (a.P + a.kvLen) * a.D, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t g = a.group[b];
+      const KeyRows r{a.pk + g * a.P * ldk, a.pv + g * a.P * ldk, a.prefixMask ? a.prefixMask + g * a.P : nullptr, a.P,
+                      a.k + b * a.Tk * ldk, a.v + b * a.Tk * ldk, a.keyMask ? a.keyMask + b * a.Tk : nullptr, ldk};
+      const float* next = b + 1 < a.B && a.kvLen >= 2 * W ? r.k1 + a.Tk * ldk : nullptr;
+      attend_row(r, a.P + a.kvLen, a.q + b * ldq, a.out + b * ldq, nullptr, 0, a.H, a.D, a.H / a.Hkv, a.scale, next);
+    }
+  });
 }
 
 static void attentionForward(const AttnArgs& a) {

@@ -42,6 +42,7 @@ const KernelTable GVM_TABLE = {
     &GVM_NS::swigluBackward,
     &GVM_NS::attentionForward,
     &GVM_NS::attentionBackward,
+    &GVM_NS::attentionDecode,
     &GVM_NS::embeddingForward,
     &GVM_NS::embeddingBackward,
     &GVM_NS::logprobForward,

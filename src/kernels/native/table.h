@@ -35,6 +35,23 @@ struct AttnArgs {
   float* dv;
 };
 
+// Decode against a shared prompt: query row b reads the P positions of prompt
+// group[b] (pk, pv: (G, P, Hkv * D); prefixMask: (G, P) or null), then its
+// own first kvLen positions (k, v: (B, Tk, Hkv * D); keyMask: (B, Tk) or null).
+struct AttnDecodeArgs {
+  int64_t B, H, Hkv, D, P, Tk, kvLen;
+  float scale;
+  const float* q;  // (B, H * D)
+  const float* pk;
+  const float* pv;
+  const uint8_t* prefixMask;
+  const int32_t* group;  // (B)
+  const float* k;
+  const float* v;
+  const uint8_t* keyMask;
+  float* out;  // (B, H * D)
+};
+
 struct AdamArgs {
   int64_t n;
   float* param;
@@ -63,6 +80,7 @@ struct KernelTable {
                          bool accumulate);
   void (*attentionForward)(const AttnArgs&);
   void (*attentionBackward)(const AttnArgs&);
+  void (*attentionDecode)(const AttnDecodeArgs&);
   void (*embeddingForward)(int64_t n, int64_t dim, const float* weight, const int32_t* ids, float* out);
   void (*embeddingBackward)(int64_t n, int64_t dim, const float* dout, const int32_t* ids, float* dweight);
   void (*logprobForward)(int64_t rows, int64_t V, const float* logits, const int32_t* targets, float* logp, float* lse);

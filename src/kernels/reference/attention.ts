@@ -65,6 +65,70 @@ export function attentionForward(
   }
 }
 
+/**
+ * Decode against a shared prompt: row b's keys are prompt group[b]'s P rows,
+ * then its own first kvLen rows, in that order (see Kernels.attentionDecode).
+ * prefixK, prefixV: (G, P, Hkv, D); k, v: (B, Tk, Hkv, D); q, out: (B, H, D).
+ */
+export function attentionDecode(
+  B: number,
+  H: number,
+  Hkv: number,
+  D: number,
+  scale: number,
+  P: number,
+  _G: number,
+  Tk: number,
+  kvLen: number,
+  q: Float32Array,
+  prefixK: Float32Array,
+  prefixV: Float32Array,
+  prefixMask: Uint8Array | null,
+  group: Int32Array,
+  k: Float32Array,
+  v: Float32Array,
+  keyMask: Uint8Array | null,
+  out: Float32Array,
+): void {
+  const kvDim = Hkv * D;
+  const n = P + kvLen;
+  const scores = new Float64Array(n);
+  const acc = new Float64Array(D);
+  for (let b = 0; b < B; b++) {
+    const g = group[b] as number;
+    // key s: its offset in its array, and whether the row sees it
+    const keyAt = (s: number): [Float32Array, Float32Array, number] => (s < P ? [prefixK, prefixV, (g * P + s) * kvDim] : [k, v, (b * Tk + s - P) * kvDim]);
+    const real = (s: number) => (s < P ? prefixMask === null || prefixMask[g * P + s] !== 0 : keyMask === null || keyMask[b * Tk + s - P] !== 0);
+    for (let h = 0; h < H; h++) {
+      const off = Math.floor(h / (H / Hkv)) * D;
+      const qo = (b * H + h) * D;
+      let max = -Infinity;
+      for (let s = 0; s < n; s++) {
+        if (!real(s)) continue;
+        const [K, , o] = keyAt(s);
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += (q[qo + d] as number) * (K[o + off + d] as number);
+        scores[s] = dot * scale;
+        if ((scores[s] as number) > max) max = scores[s] as number;
+      }
+      acc.fill(0);
+      if (max === -Infinity) {
+        for (let d = 0; d < D; d++) out[qo + d] = 0;
+        continue;
+      }
+      let sum = 0;
+      for (let s = 0; s < n; s++) {
+        if (!real(s)) continue;
+        const [, V, o] = keyAt(s);
+        const p = Math.exp((scores[s] as number) - max);
+        sum += p;
+        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + p * (V[o + off + d] as number);
+      }
+      for (let d = 0; d < D; d++) out[qo + d] = (acc[d] as number) / sum;
+    }
+  }
+}
+
 // P_s = exp(scale q.k_s - lse); dv_s += P_s do; ds_s = P_s (do.v_s - do.o);
 // dq += scale sum_s ds_s k_s; dk_s += scale ds_s q
 export function attentionBackward(

@@ -4,7 +4,7 @@
  * addon cannot load.
  */
 import type { Kernels } from "../types.js";
-import { attentionBackward, attentionForward } from "./attention.js";
+import { attentionBackward, attentionDecode, attentionForward } from "./attention.js";
 import { drawRows } from "./draw.js";
 import { addBias, axpy, copyRows, gemm, scale, sumRows, sumSquares } from "./gemm.js";
 import { embeddingBackward, embeddingForward, rmsnormBackward, rmsnormForward, rope, swigluBackward, swigluForward } from "./layers.js";
@@ -27,6 +27,7 @@ export const referenceKernels: Kernels = {
   swigluBackward,
   attentionForward,
   attentionBackward,
+  attentionDecode,
   embeddingForward,
   embeddingBackward,
   logprobForward,

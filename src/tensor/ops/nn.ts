@@ -1,7 +1,8 @@
 /**
  * Transformer layers as single fused ops, each one kernel call forward and
  * one backward: RMSNorm, rotary embeddings, SwiGLU, embedding lookup and
- * causal grouped-query attention.
+ * causal grouped-query attention (plus its decode-only form against a
+ * shared prompt).
  */
 import { check, opResult, outBuffer } from "../create.js";
 import { perSampleRows } from "./linalg.js";
@@ -194,4 +195,42 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): T
     if (!gv) pool.release(dv);
   });
   return res;
+}
+
+/** Keys and values of prompts that several decode rows share. */
+export interface SharedPrompt {
+  /** (G, P, Hkv * D) keys and values of G prompts of P positions each (left-padded). */
+  k: Float32Array;
+  v: Float32Array;
+  /** (G, P) 1 = real token, 0 = padding; null = all real. */
+  mask: Uint8Array | null;
+  /** (B) the prompt each row continues. */
+  group: Int32Array;
+  P: number;
+}
+
+/**
+ * Attention of one new query per row against its shared prompt's keys and
+ * then its own (Kernels.attentionDecode): what `attention` gives with the
+ * prompt's rows copied in front of each row's, without the copies.
+ * Generation only: it records no graph.
+ * q: (B, 1, H * D); k, v: (B, Tk, Hkv * D), own positions -> (B, 1, H * D)
+ */
+export function attentionDecode(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape & { prompt: SharedPrompt }): Tensor {
+  const { B, H, Hkv, D, prompt } = s;
+  const rt = runtime();
+  check(!(rt.gradEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad)), "attentionDecode", () => "is for generation; run it under noGrad");
+  check(Hkv > 0 && H % Hkv === 0, "attentionDecode", () => `query heads ${H} are not a multiple of kv heads ${Hkv}`);
+  check(q.size === B * H * D, "attentionDecode", () => `q ${shapeStr(q.shape)} is not (B=${B}, 1, ${H}x${D})`);
+  const Tk = s.Tk ?? 0;
+  const kvLen = s.kvLen ?? Tk;
+  check(k.size === B * Tk * Hkv * D && v.size === k.size, "attentionDecode", () => `k ${shapeStr(k.shape)} / v ${shapeStr(v.shape)} are not (B=${B}, Tk=${Tk}, ${Hkv}x${D})`);
+  check(kvLen >= 0 && kvLen <= Tk, "attentionDecode", () => `kvLen ${kvLen} must lie in [0, Tk=${Tk}]`);
+  const G = prompt.k.length / Math.max(1, prompt.P * Hkv * D);
+  check(Number.isInteger(G) && prompt.v.length === prompt.k.length && prompt.group.length === B, "attentionDecode", () => `shared prompts of ${prompt.k.length} keys do not form (G, P=${prompt.P}, ${Hkv}x${D}) for ${B} rows`);
+  const mask = s.keyMask ?? null;
+  check(mask === null || mask.length === B * Tk, "attentionDecode", () => `keyMask has ${mask?.length} entries, expected B*Tk = ${B * Tk}`);
+  const out = outBuffer(q.size);
+  rt.kernels.attentionDecode(B, H, Hkv, D, 1 / Math.sqrt(D), prompt.P, G, Tk, kvLen, q.data, prompt.k, prompt.v, prompt.mask, prompt.group, k.data, v.data, mask, out);
+  return new Tensor(out, q.shape);
 }
