@@ -317,6 +317,10 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
             for (let j = 0; j < V; j++) logits[2 * V + j] = -Infinity; // no finite logit: argmax 0, NaN
             logits[3 * V + (V >> 1)] = -Infinity;
             logits[4 * V + 1] = 400; // every other candidate falls outside the window
+            // row 5: exponents at the edges of exp's paths (|x| < 2^-28, <= ln2/2, < 1.5 ln2, 2^k subnormal, underflow)
+            const edges = [3e-9, 0.3465, 0.3467, 1.0396, 1.0398, 708.3, 708.5, 745.2, 800];
+            edges.forEach((e, i) => (logits[5 * V + i] = 13 - e * temperature));
+            logits[5 * V + edges.length] = 13;
           }
           const rows = Int32Array.from({ length: B }, (_, i) => B - 1 - i);
           const uniforms = Float64Array.from({ length: B }, () => rng.float());

@@ -426,7 +426,9 @@ napi_value DrawRows(napi_env env, napi_callback_info info) {
       c.fail_range("rows[%lld] = %d is outside the %zu rows of logits", (long long)i, rows[i], V > 0 ? logitsLen / V : 0);
       return nullptr;
     }
-  draw_rows(n, V, logits, rows, temperature, uniforms, ids, shifted, expSum);
+  const std::string simd = c.table->simd;
+  draw_rows(n, V, logits, rows, temperature, uniforms, ids, shifted, expSum,
+            simd == "avx512" ? DrawSimd::kAvx512 : simd == "avx2" ? DrawSimd::kAvx2 : DrawSimd::kScalar);
   return nullptr;
 }
 
