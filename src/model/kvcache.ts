@@ -113,7 +113,8 @@ export class KVCache {
     keep.forEach((r, i) => {
       if (r !== i) this.mask.copyWithin(i * this.capacity, r * this.capacity, r * this.capacity + this.own);
     });
-    if (this.shared) this.shared.group = Int32Array.from(keep, (r) => this.shared?.group[r] as number);
+    const shared = this.shared;
+    if (shared) shared.group = Int32Array.from(keep, (r) => shared.group[r] as number);
     this.rows = keep.length;
   }
 

@@ -202,6 +202,19 @@ napi_value SwigluBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// H a positive multiple of Hkv, and kvLen within the capacity Tk.
+bool heads_and_length_ok(Call& c, int64_t H, int64_t Hkv, int64_t kvLen, int64_t Tk) {
+  if (Hkv == 0 || H % Hkv != 0) {
+    c.fail_range("H = %lld must be a positive multiple of Hkv = %lld", (long long)H, (long long)Hkv);
+    return false;
+  }
+  if (kvLen > Tk) {
+    c.fail_range("kvLen = %lld exceeds the KV capacity Tk = %lld", (long long)kvLen, (long long)Tk);
+    return false;
+  }
+  return true;
+}
+
 // Sizes and arrays shared by attention forward and backward.
 bool attention_args(Call& c, AttnArgs& a, bool backward) {
   a.B = c.size(0, "B");
@@ -212,15 +225,7 @@ bool attention_args(Call& c, AttnArgs& a, bool backward) {
   a.Hkv = c.size(5, "Hkv");
   a.D = c.size(6, "D");
   a.scale = static_cast<float>(c.num(7, "scale"));
-  if (c.failed) return false;
-  if (a.Hkv == 0 || a.H % a.Hkv != 0) {
-    c.fail_range("H = %lld must be a positive multiple of Hkv = %lld", (long long)a.H, (long long)a.Hkv);
-    return false;
-  }
-  if (a.kvLen > a.Tk) {
-    c.fail_range("kvLen = %lld exceeds the KV capacity Tk = %lld", (long long)a.kvLen, (long long)a.Tk);
-    return false;
-  }
+  if (c.failed || !heads_and_length_ok(c, a.H, a.Hkv, a.kvLen, a.Tk)) return false;
   const double nq = static_cast<double>(a.B) * a.Tq * a.H * a.D, nk = static_cast<double>(a.B) * a.Tk * a.Hkv * a.D,
                nl = static_cast<double>(a.B) * a.H * a.Tq;
   a.q = c.f32(8, "q", nq);
@@ -280,15 +285,7 @@ napi_value AttentionDecode(napi_env env, napi_callback_info info) {
   const int64_t G = c.size(6, "G");
   a.Tk = c.size(7, "Tk");
   a.kvLen = c.size(8, "kvLen");
-  if (c.failed) return nullptr;
-  if (a.Hkv == 0 || a.H % a.Hkv != 0) {
-    c.fail_range("H = %lld must be a positive multiple of Hkv = %lld", (long long)a.H, (long long)a.Hkv);
-    return nullptr;
-  }
-  if (a.kvLen > a.Tk) {
-    c.fail_range("kvLen = %lld exceeds the KV capacity Tk = %lld", (long long)a.kvLen, (long long)a.Tk);
-    return nullptr;
-  }
+  if (c.failed || !heads_and_length_ok(c, a.H, a.Hkv, a.kvLen, a.Tk)) return nullptr;
   const double kv = static_cast<double>(a.Hkv) * a.D, nq = static_cast<double>(a.B) * a.H * a.D;
   a.q = c.f32(9, "q", nq);
   a.pk = c.f32(10, "prefixK", G * a.P * kv);
