@@ -250,6 +250,7 @@ function prefillOnce(decoder: Decoder, prompts: readonly (readonly number[])[], 
     }
   });
   if (U === prompts.length) return decoder.prefill(ids, P, positions, mask);
+  // the empty cache's first U rows take the distinct prompts
   decoder.keepRows(distinct.map((_, u) => u));
   const once = decoder.prefill(ids, P, positions, mask);
   decoder.sharePrompts(from);
