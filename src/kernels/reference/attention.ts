@@ -96,18 +96,19 @@ export function attentionDecode(
   const acc = new Float64Array(D);
   for (let b = 0; b < B; b++) {
     const g = group[b] as number;
-    // key s: its offset in its array, and whether the row sees it
-    const keyAt = (s: number): [Float32Array, Float32Array, number] => (s < P ? [prefixK, prefixV, (g * P + s) * kvDim] : [k, v, (b * Tk + s - P) * kvDim]);
-    const real = (s: number) => (s < P ? prefixMask === null || prefixMask[g * P + s] !== 0 : keyMask === null || keyMask[b * Tk + s - P] !== 0);
     for (let h = 0; h < H; h++) {
       const off = Math.floor(h / (H / Hkv)) * D;
       const qo = (b * H + h) * D;
+      // key s < P is the prompt's row s, after it the row's own s - P
+      const real = (s: number) => (s < P ? prefixMask === null || prefixMask[g * P + s] !== 0 : keyMask === null || keyMask[b * Tk + s - P] !== 0);
+      const rowAt = (s: number) => (s < P ? (g * P + s) * kvDim : (b * Tk + s - P) * kvDim) + off;
       let max = -Infinity;
       for (let s = 0; s < n; s++) {
         if (!real(s)) continue;
-        const [K, , o] = keyAt(s);
+        const K = s < P ? prefixK : k;
+        const o = rowAt(s);
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += (q[qo + d] as number) * (K[o + off + d] as number);
+        for (let d = 0; d < D; d++) dot += (q[qo + d] as number) * (K[o + d] as number);
         scores[s] = dot * scale;
         if ((scores[s] as number) > max) max = scores[s] as number;
       }
@@ -119,10 +120,11 @@ export function attentionDecode(
       let sum = 0;
       for (let s = 0; s < n; s++) {
         if (!real(s)) continue;
-        const [, V, o] = keyAt(s);
+        const Vs = s < P ? prefixV : v;
+        const o = rowAt(s);
         const p = Math.exp((scores[s] as number) - max);
         sum += p;
-        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + p * (V[o + off + d] as number);
+        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + p * (Vs[o + d] as number);
       }
       for (let d = 0; d < D; d++) out[qo + d] = (acc[d] as number) / sum;
     }
