@@ -147,19 +147,43 @@ for (const regime of regimes) {
       const budget = experimentConfig({ method, strategy, regime, seed: 0, out: values.out, overrides }).rl.budget;
       const extra = its.reduce((a, r) => a + Math.max(0, r.stage1Samples + r.stage2Samples - budget), 0);
       const generated = its.reduce((a, r) => a + r.stage1Samples + r.stage2Samples, 0);
-      line.overhead = { gradnorm_time_share: round(gradTime / Math.max(wall, 1e-9)), extra_responses_share: round(extra / Math.max(generated, 1)) };
+      // Bookkeeping: an iteration's wall-clock outside its sampling, scoring,
+      // gradient-norm and update phases (allocation, rewards, history), per
+      // run, then the median over seeds.
+      const bookkeeping = median(list.map((r) => bookkeepingShare(r.iterations)));
+      line.overhead = {
+        gradnorm_time_share: round(gradTime / Math.max(wall, 1e-9)),
+        bookkeeping_time_share: round(bookkeeping, 4),
+        extra_responses_share: round(extra / Math.max(generated, 1)),
+      };
       line.allocation = allocationDiagnostics(its);
       process.stdout.write(`${JSON.stringify(line)}\n`);
       const ratio = (axis: string) => (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null } }).uniform_over_this.median;
       const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
       const gain = line.gain as { mean: number; ci95: number[] };
       table.push(
-        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}`,
+        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}  bookkeeping ${(line.overhead as { bookkeeping_time_share: number }).bookkeeping_time_share}`,
       );
     }
   }
 }
 process.stdout.write(`\n${table.join("\n")}\n`);
+
+/**
+ * Share of a run's iteration wall-clock (each record's wallclock minus the
+ * previous one's: evaluations are outside it) spent outside the timed phases.
+ */
+function bookkeepingShare(its: readonly IterationRecord[]): number {
+  let wall = 0;
+  let phases = 0;
+  let prev = 0;
+  for (const it of [...its].sort((a, b) => a.iter - b.iter)) {
+    wall += it.wallclock - prev;
+    prev = it.wallclock;
+    phases += it.time.sampling + (it.time.scoring ?? 0) + it.time.gradNorms + it.time.update;
+  }
+  return wall > 0 ? Math.max(0, wall - phases) / wall : Number.NaN;
+}
 
 /**
  * Why an allocation can or cannot matter, from the per-prompt estimates the
