@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Versus } from "../src/report/versus.js";
+import { RL_DEFAULT_STRATEGY } from "../src/train/config.js";
 import { gvm } from "./cli-helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "gvm-demo-"));
@@ -35,7 +36,7 @@ describe("gvm demo", () => {
     const r = await gvm("demo", "--out", root, "--seed", "3", "--json", ...small);
     expect(r.code, r.err).toBe(0);
     const v = JSON.parse(r.out) as Versus;
-    expect([v.baseline.strategy, v.challenger.strategy]).toEqual(["uniform", "gvm-ponly"]);
+    expect([v.baseline.strategy, v.challenger.strategy]).toEqual(["uniform", RL_DEFAULT_STRATEGY]);
     for (const run of [v.baseline, v.challenger]) {
       expect(run.seed).toBe(3);
       expect(run.method).toBe("raftpp");
@@ -57,7 +58,7 @@ describe("gvm demo", () => {
     const r = await gvm("demo", "--out", root, "--seed", "3", ...small);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain("Accuracy per level (start = the warm start both runs share)");
-    expect(r.out).toMatch(/raftpp\/uniform +\| raftpp\/gvm-ponly/);
+    expect(r.out).toMatch(new RegExp(`raftpp/uniform +\\| raftpp/${RL_DEFAULT_STRATEGY}`));
     // Runs trained again would log other wall-clock seconds.
     expect((await gvm("demo", "--out", root, "--seed", "3", "--json", ...small)).out).toBe(first.out);
   }, 120_000);

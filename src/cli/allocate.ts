@@ -35,10 +35,10 @@ const OPTIONS = {
 } as const;
 
 /**
- * The default here is full GVM, unlike the trainer's gvm-ponly
- * (RL_DEFAULT_STRATEGY): the trainer picks by the cost of measuring G_i in
- * its loop, while a user of this command brings statistics measured
- * elsewhere, usually with the gradient norms the paper's allocation needs.
+ * The default here is full GVM, unlike the trainer's (RL_DEFAULT_STRATEGY,
+ * the bench's best, which samples in rounds and so has no allocation from a
+ * file): a user of this command brings statistics measured elsewhere,
+ * usually with the gradient norms the paper's allocation needs.
  */
 const DEFAULT_STRATEGY = "gvm";
 

@@ -1,8 +1,8 @@
 /**
  * `gvm demo`: what `npm start` runs. A cached supervised warm start, then
  * one learner twice under the same budget of generated responses, with
- * uniform allocation and with a GVM strategy, on the same warm start,
- * prompts and evaluation dice; then the comparison (report/versus.ts) as
+ * uniform allocation and with another strategy (by default the one the
+ * bench showed best), on the same warm start, prompts and evaluation dice; then the comparison (report/versus.ts) as
  * text or one JSON object. Runs are resumable: a second `npm start` reuses
  * finished runs and only prints the comparison.
  */
@@ -16,16 +16,17 @@ import { type Command, parseOptions } from "./command.js";
 
 export const demoCommand: Command = {
   name: "demo",
-  summary: "Uniform vs GVM allocation on the built-in suite, one learner, one seed (what `npm start` runs).",
+  summary: "Uniform vs another allocation (default: the bench's best) on the built-in suite, one learner, one seed (what `npm start` runs).",
   help: [
     "Usage: gvm demo [--out DIR] [--method raftpp|grpo|raft] [--strategy NAME] [--regime natural|paper-like] [--seed S] [--set FIELD=VALUE ...] [--json]",
     "",
     "Warm-starts a small byte-level Llama on arithmetic demonstrations (cached), then",
     "trains it with RL twice under the same budget of generated responses: uniform",
-    "allocation, and a GVM strategy. Prints test accuracy against generated responses,",
+    "allocation, and another strategy (by default the one npm run bench:gvm showed best).",
+    "Prints test accuracy against generated responses,",
     "tokens and wall-clock for both runs, accuracy per level at the start and the end,",
     "what each run spent to reach the uniform run's final accuracy, and a verdict.",
-    "Every generated response counts, stage 1 included.",
+    "Every generated response counts: stage 1, extra rounds and discarded groups included.",
     "",
     "Options:",
     "  --out DIR          where runs go (default runs/demo); rerunning resumes or reuses them",

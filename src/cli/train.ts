@@ -1,6 +1,6 @@
 /** `gvm train`: one RL run (built-in suite or a dataset, built-in model or a Hugging Face directory), resumable by rerunning the same command. */
 import { STRATEGY_NAMES } from "../gvm/index.js";
-import { loadTrainConfig } from "../train/config.js";
+import { loadTrainConfig, RL_DEFAULT_STRATEGY } from "../train/config.js";
 import { train } from "../train/trainer.js";
 import { type Command, parseOptions } from "./command.js";
 
@@ -24,7 +24,7 @@ export const trainCommand: Command = {
     "  --run-dir DIR        shortcut for --set runDir=DIR",
     "  --seed S             shortcut for --set seed=S",
     "  --method M           raft | raftpp | grpo (--set rl.method=M)",
-    `  --strategy NAME      ${STRATEGY_NAMES.join(" | ")} (--set rl.strategy=NAME)`,
+    `  --strategy NAME      ${STRATEGY_NAMES.join(" | ")} (--set rl.strategy=NAME; default ${RL_DEFAULT_STRATEGY})`,
     "  --regime R           natural | paper-like (--set suite.regime=R)",
     "  --model DIR          train a Hugging Face model directory (--set policy.kind=hf --set policy.path=DIR)",
     "  --quiet              no progress bars",
