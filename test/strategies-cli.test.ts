@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { STRATEGY_NAMES, getStrategy } from "../src/gvm/index.js";
-import { loadTrainConfig } from "../src/train/config.js";
+import { loadTrainConfig, RL_DEFAULT_STRATEGY } from "../src/train/config.js";
 import { gvm } from "./cli-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gvm-strategies-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("gvm strategies", () => {
-  it("prints one JSON line per registered strategy: name, reads, needsStage1, summary", async () => {
+  it("prints one JSON line per registered strategy: name, reads, needsStage1, default, summary", async () => {
     const r = await gvm("strategies");
     expect(r.code).toBe(0);
     const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -27,9 +27,12 @@ describe("gvm strategies", () => {
     expect(by.get("dapo")).toMatchObject({ reads: ["extra rounds"], needsStage1: false });
     expect(by.get("reinforce-ada")).toMatchObject({ reads: ["extra rounds"], needsStage1: false });
     for (const l of lines) {
-      expect(Object.keys(l)).toEqual(["name", "reads", "needsStage1", "summary"]);
+      expect(Object.keys(l)).toEqual(["name", "reads", "needsStage1", "default", "summary"]);
       expect(l.summary).toBe(getStrategy(l.name as string).summary);
     }
+    // exactly one default, the one a config without rl.strategy gets
+    expect(lines.filter((l) => l.default === true).map((l) => l.name)).toEqual([RL_DEFAULT_STRATEGY]);
+    expect(loadTrainConfig(undefined, []).rl.strategy).toBe(RL_DEFAULT_STRATEGY);
   });
 
   it("is listed in gvm --help and refuses arguments", async () => {

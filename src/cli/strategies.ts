@@ -4,6 +4,7 @@
  * before a run: what it reads and whether it pays for a stage-1 pass.
  */
 import { ALLOCATION_STRATEGIES, type InputField, STRATEGY_NAMES, getStrategy } from "../gvm/index.js";
+import { RL_DEFAULT_STRATEGY } from "../train/config.js";
 import { type Command, parseOptions } from "./command.js";
 
 const NAME = "strategies";
@@ -23,6 +24,8 @@ export interface StrategyLine {
   name: string;
   reads: StrategyRead[];
   needsStage1: boolean;
+  /** The strategy `gvm train` and `gvm demo` use when none is named. */
+  default: boolean;
   summary: string;
 }
 
@@ -36,7 +39,7 @@ export function strategyLines(): StrategyLine[] {
     const s = getStrategy(name);
     const reads = s.reads.map((f) => WORDS[f]);
     if (s.needsGradNorms(s.parseOptions({})) && !reads.includes("gradient norms")) reads.push("gradient norms");
-    return { name, reads, needsStage1: ALLOCATION_STRATEGIES[name].needsStage1, summary: s.summary };
+    return { name, reads, needsStage1: ALLOCATION_STRATEGIES[name].needsStage1, default: name === RL_DEFAULT_STRATEGY, summary: s.summary };
   });
 }
 
