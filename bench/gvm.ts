@@ -13,8 +13,9 @@
  * higher than it started have nothing to reach and are left out of the
  * ratios (and counted). For each strategy it prints update steps, generated
  * responses and wall-clock to the target (median over seeds, and the ratio
- * uniform / strategy per seed: median, min, max), the final accuracy and its
- * paired difference to uniform with a 95% t-interval over seeds, the
+ * uniform / strategy per seed: median, min, max, and their geometric mean
+ * with a 95% t-interval of log ratios), the final accuracy and its paired
+ * difference to uniform with a 95% t-interval over seeds, the
  * overhead share (time in gradient-norm passes, responses beyond the
  * budget) of the iteration wall-clock, and allocation diagnostics.
  *
@@ -114,10 +115,19 @@ for (const regime of regimes) {
           if (mine !== null && mine > 0 && base !== null) ratios.push(base / mine);
         });
         const reached = costs.filter((x): x is number => x !== null);
+        // Ratios multiply, so their interval is a t-interval of log ratios
+        // (a geometric mean), over the seeds that reached the target.
+        const logCi = ratios.length >= 2 ? tInterval(ratios.map(Math.log)) : null;
         line[`${axis}_to_target`] = {
           median: reached.length * 2 > costs.length ? round(median(reached), 1) : null,
           reached: `${reached.length}/${costs.length}`,
-          uniform_over_this: { median: ratios.length ? round(median(ratios), 2) : null, min: ratios.length ? round(Math.min(...ratios), 2) : null, max: ratios.length ? round(Math.max(...ratios), 2) : null },
+          uniform_over_this: {
+            median: ratios.length ? round(median(ratios), 2) : null,
+            min: ratios.length ? round(Math.min(...ratios), 2) : null,
+            max: ratios.length ? round(Math.max(...ratios), 2) : null,
+            geo_mean: ratios.length ? round(Math.exp(mean(ratios.map(Math.log))), 2) : null,
+            ci95: logCi ? [round(Math.exp(logCi[0]), 2), round(Math.exp(logCi[1]), 2)] : null,
+          },
         };
       }
       // What RL itself bought: each seed's gain over its warm start, overall and per level.
@@ -158,7 +168,10 @@ for (const regime of regimes) {
       };
       line.allocation = allocationDiagnostics(its);
       process.stdout.write(`${JSON.stringify(line)}\n`);
-      const ratio = (axis: string) => (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null } }).uniform_over_this.median;
+      const ratio = (axis: string) => {
+      const r = (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null; ci95: number[] | null } }).uniform_over_this;
+      return r.median === null ? null : `${r.median}${r.ci95 ? ` [${r.ci95.join(", ")}]` : ""}`;
+    };
       const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
       const gain = line.gain as { mean: number; ci95: number[] };
       table.push(
