@@ -17,7 +17,8 @@
  * with a 95% t-interval of log ratios), the final accuracy and its paired
  * difference to uniform with a 95% t-interval over seeds, the
  * overhead share (time in gradient-norm passes, responses beyond the
- * budget) of the iteration wall-clock, and allocation diagnostics.
+ * budget) of the iteration wall-clock, the share of trained responses with a
+ * non-zero advantage (median over seeds), and allocation diagnostics.
  *
  * --from starts every run of seed s from a checkpoint instead of the warm
  * start, "{seed}" in the path replaced by s: a later phase of training,
@@ -167,6 +168,8 @@ for (const regime of regimes) {
         extra_responses_share: round(extra / Math.max(generated, 1)),
       };
       line.allocation = allocationDiagnostics(its);
+      const moved = list.map((r) => informativeShare(r.iterations)).filter((x): x is number => x !== null);
+      line.nonzero_advantage_share = moved.length ? round(median(moved)) : null;
       process.stdout.write(`${JSON.stringify(line)}\n`);
       const ratio = (axis: string) => {
       const r = (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null; ci95: number[] | null } }).uniform_over_this;
@@ -175,12 +178,27 @@ for (const regime of regimes) {
       const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
       const gain = line.gain as { mean: number; ci95: number[] };
       table.push(
-        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}  bookkeeping ${(line.overhead as { bookkeeping_time_share: number }).bookkeeping_time_share}`,
+        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}  bookkeeping ${(line.overhead as { bookkeeping_time_share: number }).bookkeeping_time_share}  non-zero advantage ${line.nonzero_advantage_share ?? "-"}`,
       );
     }
   }
 }
 process.stdout.write(`\n${table.join("\n")}\n`);
+
+/**
+ * Share of a run's trained responses that moved the policy (non-zero
+ * advantage), over its iterations; null for runs logged before it was counted.
+ */
+function informativeShare(its: readonly IterationRecord[]): number | null {
+  let trained = 0;
+  let informative = 0;
+  for (const it of its) {
+    if (it.generation?.informative === undefined) return null;
+    trained += it.generation.trained;
+    informative += it.generation.informative;
+  }
+  return trained > 0 ? informative / trained : null;
+}
 
 /**
  * Share of a run's iteration wall-clock (each record's wallclock minus the

@@ -142,6 +142,8 @@ describe("runIteration: strategies that generate in rounds", () => {
     expect(drawnSoFar).toBe(4);
     expect(seen.calls).toBe(2);
     expect(res.generation).toMatchObject({ rounds: 2, responses: [16, 16], prompts: 8, trained: 16 });
+    // Every kept group is mixed, so every trained response has a non-zero GRPO advantage.
+    expect(res.generation.informative).toBe(16);
     expect(res.allocation.ids).toEqual(["p0", "p1", "p2", "p3", "x0", "x1", "x2", "x3"]);
     expect(res.allocation.n).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
     // p0, p1 all right: dropped; p2, p3, x0, x1 kept; x2, x3 surplus (verl trims to m groups).
@@ -154,6 +156,16 @@ describe("runIteration: strategies that generate in rounds", () => {
     expect(res.generated).toBeLessThanOrEqual(32);
     expect(res.stage1 + res.stage2).toBe(res.generated);
     expect(steps).toHaveLength(2);
+  });
+
+  it("counts the trained responses that move the policy: not all-equal GRPO groups, not RAFT++'s rejected ones", async () => {
+    // p0, p1 always right; p2, p3 alternate right and wrong within their group of 4.
+    const grpo = setup(1, 1, { strategy: "uniform" }, rewardFor());
+    const g = await runIteration(grpo.ctx, 1, grpo.prompts);
+    expect(g.generation).toMatchObject({ trained: 16, informative: 8 });
+    const raftpp = setup(1, 1, { strategy: "uniform", method: "raftpp" }, rewardFor());
+    const r = await runIteration(raftpp.ctx, 1, raftpp.prompts);
+    expect(r.generation).toMatchObject({ trained: 16, informative: 12 });
   });
 
   it("reinforce-ada: samples the unresolved prompts again until the budget, down-samples every group, and counts it all", async () => {

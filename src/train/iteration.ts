@@ -190,6 +190,8 @@ interface Tally {
   passes: Array<{ responses: number; tokens: number }>;
   rewardSum: number;
   trained: number;
+  /** Of those, the responses the loss uses with a non-zero advantage. */
+  informative: number;
   examples: IterationResult["examples"];
   time: IterationResult["time"];
 }
@@ -226,6 +228,7 @@ function trainGroups(ctx: IterationContext, tally: Tally, prompts: readonly Trai
       tally.trained++;
       if (learner.acceptedOnly && s.reward !== 1) continue;
       if (s.response.tokens.length === 0) continue;
+      if (a !== 0) tally.informative++;
       items.push({ prompt: promptTokens, response: s.response.tokens, oldLogp: s.response.logprobs ?? [], advantage: a });
     }
     const first = list[0];
@@ -252,7 +255,7 @@ function slice(count: number, k: number, q: number): number[] {
 }
 
 function summary(tally: Tally, prompts: number): GenerationSummary {
-  return { rounds: tally.passes.length, responses: tally.passes.map((p) => p.responses), tokens: tally.passes.map((p) => p.tokens), trained: tally.trained, prompts };
+  return { rounds: tally.passes.length, responses: tally.passes.map((p) => p.responses), tokens: tally.passes.map((p) => p.tokens), trained: tally.trained, informative: tally.informative, prompts };
 }
 
 /** The run's allocation strategy and its options, parsed once when the run starts (resolveStrategy). */
@@ -278,7 +281,7 @@ function resolveStrategy(rl: Pick<RlConfig, "strategy" | "strategyOptions" | "bu
 
 export async function runIteration(ctx: IterationContext, iter: number, prompts: readonly TrainPrompt[]): Promise<IterationResult> {
   const { strategy, options } = ctx.plan.strategy;
-  const tally: Tally = { generated: 0, accepted: 0, passes: [], rewardSum: 0, trained: 0, examples: [], time: { sampling: 0, scoring: 0, gradNorms: 0, update: 0 } };
+  const tally: Tally = { generated: 0, accepted: 0, passes: [], rewardSum: 0, trained: 0, informative: 0, examples: [], time: { sampling: 0, scoring: 0, gradNorms: 0, update: 0 } };
   if (strategy.rounds) return runRounds(ctx, tally, iter, prompts, strategy.rounds, options);
   return runOneShot(ctx, tally, iter, prompts);
 }

@@ -97,6 +97,13 @@ export interface GenerationSummary {
   tokens: number[];
   /** Responses the update trained on; the others (dropped groups, down-sampled extras, stage 1 not reused) were generated and discarded. */
   trained: number;
+  /**
+   * Of the trained responses, those that move the policy: used by the loss
+   * with a non-zero advantage (not a RAFT-style learner's rejected ones, not
+   * a GRPO group whose rewards are all equal). Absent in runs logged before
+   * it was recorded.
+   */
+  informative?: number;
   /** Prompts sampled: the iteration's, plus those drawn from the prompt stream for extra rounds. */
   prompts: number;
 }
