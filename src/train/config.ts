@@ -18,10 +18,10 @@ export type Method = LearnerName;
 
 /**
  * The allocation strategy of `gvm train` and `gvm demo` when none is named:
- * the one `npm run bench:gvm` showed best. DAPO dynamic sampling is the only
- * strategy that ended above uniform beyond noise (GRPO on a pool where most
- * prompts sit at p = 0 or 1, twenty paired seeds) and ended no lower than
- * gvm-ponly in any cell of the bench; docs/allocation.md gives the figures.
+ * the one `npm run bench:gvm` showed best. DAPO dynamic sampling ended
+ * furthest above uniform beyond noise (GRPO on a pool where most prompts sit
+ * at p = 0 or 1, twenty paired seeds: +3.2 points, gvm-ponly +1.5);
+ * docs/allocation.md gives the figures.
  */
 export const RL_DEFAULT_STRATEGY: StrategyName = "dapo";
 export const METHODS: readonly Method[] = LEARNER_NAMES;
