@@ -172,9 +172,9 @@ for (const regime of regimes) {
       line.nonzero_advantage_share = moved.length ? round(median(moved)) : null;
       process.stdout.write(`${JSON.stringify(line)}\n`);
       const ratio = (axis: string) => {
-      const r = (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null; ci95: number[] | null } }).uniform_over_this;
-      return r.median === null ? null : `${r.median}${r.ci95 ? ` [${r.ci95.join(", ")}]` : ""}`;
-    };
+        const r = (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null; ci95: number[] | null } }).uniform_over_this;
+        return r.median === null ? null : `${r.median}${r.ci95 ? ` [${r.ci95.join(", ")}]` : ""}`;
+      };
       const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
       const gain = line.gain as { mean: number; ci95: number[] };
       table.push(

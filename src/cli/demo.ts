@@ -2,8 +2,8 @@
  * `gvm demo`: what `npm start` runs. A cached supervised warm start, then
  * one learner twice under the same budget of generated responses, with
  * uniform allocation and with another strategy (by default the one the
- * bench showed best), on the same warm start, prompts and evaluation dice; then the comparison (report/versus.ts) as
- * text or one JSON object. Runs are resumable: a second `npm start` reuses
+ * bench showed best), on the same warm start, prompts and evaluation dice;
+ * then the comparison (report/versus.ts) as text or one JSON object. Runs are resumable: a second `npm start` reuses
  * finished runs and only prints the comparison.
  */
 import { formatVersus, type RunIdentity, versus } from "../report/versus.js";
