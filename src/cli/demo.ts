@@ -3,8 +3,9 @@
  * one learner twice under the same budget of generated responses, with
  * uniform allocation and with another strategy (by default the one the
  * bench showed best), on the same warm start, prompts and evaluation dice;
- * then the comparison (report/versus.ts) as text or one JSON object. Runs are resumable: a second `npm start` reuses
- * finished runs and only prints the comparison.
+ * then the comparison (report/versus.ts) as text or one JSON object. Runs
+ * are resumable: a second `npm start` reuses finished runs and only prints
+ * the comparison.
  */
 import { formatVersus, type RunIdentity, versus } from "../report/versus.js";
 import { type Method, METHODS, RL_DEFAULT_STRATEGY } from "../train/config.js";
