@@ -31,6 +31,32 @@ export function costToTarget(evals: readonly EvalRecord[], target: number, axis:
   return null;
 }
 
+/**
+ * Mean accuracy over [0, upTo] on an axis: the area under the piecewise
+ * linear curve through the evaluations, divided by upTo. Compared at one
+ * upTo for every run of a seed (the least any of them spent), it credits a
+ * run for rising early, not only for where it ends. Null when the curve does
+ * not start at 0 on the axis, stops before upTo, or the axis was not logged.
+ * evals: in run order.
+ */
+export function meanAccuracyUpTo(evals: readonly EvalRecord[], axis: CostAxis, upTo: number): number | null {
+  const first = evals[0];
+  const last = evals[evals.length - 1];
+  if (!first || !last || !(upTo > 0) || at(first, axis) !== 0 || !(at(last, axis) >= upTo)) return null;
+  let area = 0;
+  for (let i = 1; i < evals.length; i++) {
+    const a = evals[i - 1] as EvalRecord;
+    const b = evals[i] as EvalRecord;
+    const x0 = at(a, axis);
+    const x1 = at(b, axis);
+    if (x0 >= upTo) break;
+    const end = Math.min(x1, upTo);
+    const yEnd = x1 > x0 ? a.accuracy + ((end - x0) / (x1 - x0)) * (b.accuracy - a.accuracy) : b.accuracy;
+    area += ((a.accuracy + yEnd) / 2) * (end - x0);
+  }
+  return area / upTo;
+}
+
 export interface LabelSummary {
   label: string;
   seeds: number;
