@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { accuracyCurves, byLabel, curveAxes, thinIndices, timeSplit, trainingSignals } from "./charts.js";
+import { accuracyCurves, accuracySpec, byLabel, curveAxes, thinIndices, timeSplit, trainingSignals } from "./charts.js";
 import { runCharts } from "./chartset.js";
+import { renderChart } from "./render.js";
 import type { RunData } from "./runs.js";
 
 function run(label: string, regime: string, seed: number): RunData {
@@ -51,6 +52,21 @@ describe("charts driven by the records' fields", () => {
     expect(new Set(accuracyCurves([old, logged("new", 0, 4)], "tokens").map((p) => p.label))).toEqual(new Set(["new"]));
     const names = runCharts([logged("a", 0, 4, { flops: 1e9 })]).map((c) => c.name);
     expect(names).toEqual(["accuracy-vs-samples", "accuracy-vs-tokens", "accuracy-vs-wallclock", "accuracy-vs-step", "accuracy-vs-flops", "allocation-vs-p", "allocation-vs-g", "budget-by-level", "time-per-iteration", "training-signals"]);
+  });
+
+  it("draws one accuracy panel per regime, seeds as bands, and renders it", async () => {
+    const paper = (seed: number) => {
+      const r = logged("a", seed, 4);
+      r.run = { ...r.run, regime: "paper-like" };
+      return r;
+    };
+    const runs = [logged("a", 0, 4), logged("a", 1, 4), paper(0), paper(1)];
+    const spec = accuracySpec(accuracyCurves(runs, "tokens"), "tokens") as unknown as Record<string, unknown>;
+    expect(spec.facet).toEqual({ column: { field: "regime", type: "nominal", title: "Regime" } });
+    expect((spec.spec as { layer: unknown[] }).layer).toHaveLength(2); // band + mean line
+    expect((await renderChart(spec as never, 1)).svg).toContain("paper-like");
+    // One regime: a single panel.
+    expect((accuracySpec(accuracyCurves(runs.slice(0, 2), "tokens"), "tokens") as unknown as Record<string, unknown>).facet).toBeUndefined();
   });
 
   it("thins long series evenly, keeping the first and last points", () => {

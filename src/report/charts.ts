@@ -83,6 +83,8 @@ export interface CurvePoint {
   /** Legend entry: label and seed count. */
   series: string;
   label: string;
+  /** Prompt regime of the label's runs: one panel per regime. */
+  regime: string;
   seeds: number;
   /** Evaluation index (0 = before training). */
   index: number;
@@ -129,7 +131,7 @@ export function accuracyCurves(runs: readonly RunData[], x: CurveX, maxPoints = 
       const xs = evs.map((e) => fieldsOf(e)[x]);
       if (!xs.every(isNum)) continue;
       const acc = evs.map((e) => e.accuracy);
-      out.push({ series, label, seeds: group.length, index: i, iter: evs[0]?.iter ?? i, x: mean(xs), mean: mean(acc), lo: Math.min(...acc), hi: Math.max(...acc) });
+      out.push({ series, label, regime: group[0]?.run.regime ?? "", seeds: group.length, index: i, iter: evs[0]?.iter ?? i, x: mean(xs), mean: mean(acc), lo: Math.min(...acc), hi: Math.max(...acc) });
     }
   }
   return out;
@@ -141,12 +143,10 @@ export function accuracySpec(points: readonly CurvePoint[], x: CurveX): TopLevel
   // An all-zero curve would otherwise collapse the axis to a single tick.
   const top = Math.min(1, Math.max(0.05, ...points.map((p) => p.hi * 1.1)));
   const y = { type: "quantitative" as const, scale: { domain: [0, top], nice: true } };
-  return {
-    $schema: SCHEMA,
-    title: { text: t.title, subtitle: bands ? "line: mean over seeds; band: min-max over seeds" : "one seed per method" },
-    width: 620,
+  const regimes = new Set(points.map((p) => p.regime));
+  const chart = {
+    width: regimes.size > 1 ? 420 : 620,
     height: 320,
-    data: { values: points.map((p) => ({ ...p })) },
     encoding: {
       x: { field: "x", type: "quantitative", title: t.x, scale: { zero: true }, ...(x === "wallclock" ? {} : { axis: { tickMinStep: 1 } }) },
       // The band layer would make the legend's symbols as faint as itself.
@@ -159,7 +159,15 @@ export function accuracySpec(points: readonly CurvePoint[], x: CurveX): TopLevel
         encoding: { y: { field: "mean", ...y, title: "Test accuracy", axis: { format: top <= 0.1 ? ".1%" : ".0%" } } },
       },
     ],
-  } as TopLevelSpec;
+  };
+  const head = {
+    $schema: SCHEMA,
+    title: { text: t.title, subtitle: bands ? "line: mean over seeds; band: min-max over seeds" : "one seed per method" },
+    data: { values: points.map((p) => ({ ...p })) },
+  };
+  // Runs of several prompt regimes: one panel each, side by side on shared axes.
+  if (regimes.size > 1) return { ...head, facet: { column: { field: "regime", type: "nominal", title: "Regime" } }, spec: chart } as TopLevelSpec;
+  return { ...head, ...chart } as TopLevelSpec;
 }
 
 export interface AllocationPoint {
