@@ -163,10 +163,11 @@ for (const regime of regimes) {
       const aucDiffs = auc.flatMap((a, i) => (a === null || uniformAuc[i] === null ? [] : [a - (uniformAuc[i] as number)]));
       const aucCi = aucDiffs.length >= 2 ? tInterval(aucDiffs) : [Number.NaN, Number.NaN];
       const aucSeen = auc.filter((a): a is number => a !== null);
-      line.auc_tokens = {
+      const aucTokens = {
         mean: aucSeen.length ? round(mean(aucSeen)) : null,
         minus_uniform: { mean: aucDiffs.length ? round(mean(aucDiffs)) : null, ci95: [round(aucCi[0] as number), round(aucCi[1] as number)] },
       };
+      line.auc_tokens = aucTokens;
       const its = list.flatMap((r) => r.iterations);
       const wall = its.reduce((a, r) => a + r.time.sampling + (r.time.scoring ?? 0) + r.time.gradNorms + r.time.update, 0);
       const gradTime = its.reduce((a, r) => a + r.time.gradNorms, 0);
@@ -177,14 +178,16 @@ for (const regime of regimes) {
       // gradient-norm and update phases (allocation, rewards, history), per
       // run, then the median over seeds.
       const bookkeeping = median(list.map((r) => bookkeepingShare(r.iterations)));
-      line.overhead = {
+      const overhead = {
         gradnorm_time_share: round(gradTime / Math.max(wall, 1e-9)),
         bookkeeping_time_share: round(bookkeeping, 4),
         extra_responses_share: round(extra / Math.max(generated, 1)),
       };
+      line.overhead = overhead;
       line.allocation = allocationDiagnostics(its);
-      const moved = list.map((r) => informativeShare(r.iterations)).filter((x): x is number => x !== null);
-      line.nonzero_advantage_share = moved.length ? round(median(moved)) : null;
+      const moved = list.map((r) => nonzeroAdvantageShare(r.iterations)).filter((x): x is number => x !== null);
+      const nonzeroAdvantage = moved.length ? round(median(moved)) : null;
+      line.nonzero_advantage_share = nonzeroAdvantage;
       process.stdout.write(`${JSON.stringify(line)}\n`);
       const ratio = (axis: string) => {
         const r = (line[`${axis}_to_target`] as { uniform_over_this: { median: number | null; ci95: number[] | null } }).uniform_over_this;
@@ -193,7 +196,7 @@ for (const regime of regimes) {
       const fa = line.final_accuracy as { mean: number; minus_uniform: { mean: number; ci95: number[] } };
       const gain = line.gain as { mean: number; ci95: number[] };
       table.push(
-        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  auc ${(line.auc_tokens as { minus_uniform: { mean: number | null; ci95: number[] } }).minus_uniform.mean ?? "-"} [${(line.auc_tokens as { minus_uniform: { ci95: number[] } }).minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${(line.overhead as { gradnorm_time_share: number }).gradnorm_time_share}  bookkeeping ${(line.overhead as { bookkeeping_time_share: number }).bookkeeping_time_share}  non-zero advantage ${line.nonzero_advantage_share ?? "-"}`,
+        `${regime.padEnd(11)} ${method.padEnd(7)} ${strategy.padEnd(11)} gain ${String(gain.mean).padStart(6)} [${gain.ci95.join(", ")}]  final ${String(fa.mean).padEnd(6)} vs uniform ${String(fa.minus_uniform.mean).padStart(7)} [${fa.minus_uniform.ci95.join(", ")}]  auc ${aucTokens.minus_uniform.mean ?? "-"} [${aucTokens.minus_uniform.ci95.join(", ")}]  fewer responses x${ratio("samples") ?? "-"}  fewer tokens x${ratio("tokens") ?? "-"}  fewer steps x${ratio("step") ?? "-"}  gradnorm time ${overhead.gradnorm_time_share}  bookkeeping ${overhead.bookkeeping_time_share}  non-zero advantage ${nonzeroAdvantage ?? "-"}`,
       );
     }
   }
@@ -204,7 +207,7 @@ process.stdout.write(`\n${table.join("\n")}\n`);
  * Share of a run's trained responses that moved the policy (non-zero
  * advantage), over its iterations; null for runs logged before it was counted.
  */
-function informativeShare(its: readonly IterationRecord[]): number | null {
+function nonzeroAdvantageShare(its: readonly IterationRecord[]): number | null {
   let trained = 0;
   let informative = 0;
   for (const it of its) {

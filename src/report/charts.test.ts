@@ -61,12 +61,13 @@ describe("charts driven by the records' fields", () => {
       return r;
     };
     const runs = [logged("a", 0, 4), logged("a", 1, 4), paper(0), paper(1)];
-    const spec = accuracySpec(accuracyCurves(runs, "tokens"), "tokens") as unknown as Record<string, unknown>;
-    expect(spec.facet).toEqual({ column: { field: "regime", type: "nominal", title: "Regime" } });
-    expect((spec.spec as { layer: unknown[] }).layer).toHaveLength(2); // band + mean line
-    expect((await renderChart(spec as never, 1)).svg).toContain("paper-like");
+    type Faceted = { facet?: unknown; spec?: { layer: unknown[] } };
+    const spec = accuracySpec(accuracyCurves(runs, "tokens"), "tokens");
+    expect((spec as Faceted).facet).toEqual({ column: { field: "regime", type: "nominal", title: "Regime" } });
+    expect((spec as Faceted).spec?.layer).toHaveLength(2); // band + mean line
+    expect((await renderChart(spec, 1)).svg).toContain("paper-like");
     // One regime: a single panel.
-    expect((accuracySpec(accuracyCurves(runs.slice(0, 2), "tokens"), "tokens") as unknown as Record<string, unknown>).facet).toBeUndefined();
+    expect((accuracySpec(accuracyCurves(runs.slice(0, 2), "tokens"), "tokens") as Faceted).facet).toBeUndefined();
   });
 
   it("thins long series evenly, keeping the first and last points", () => {

@@ -96,11 +96,11 @@ export function attentionDecode(
   const acc = new Float64Array(D);
   for (let b = 0; b < B; b++) {
     const g = group[b] as number;
+    // key s < P is the prompt's row s, after it the row's own s - P
+    const real = (s: number) => (s < P ? prefixMask === null || prefixMask[g * P + s] !== 0 : keyMask === null || keyMask[b * Tk + s - P] !== 0);
     for (let h = 0; h < H; h++) {
       const off = Math.floor(h / (H / Hkv)) * D;
       const qo = (b * H + h) * D;
-      // key s < P is the prompt's row s, after it the row's own s - P
-      const real = (s: number) => (s < P ? prefixMask === null || prefixMask[g * P + s] !== 0 : keyMask === null || keyMask[b * Tk + s - P] !== 0);
       const rowAt = (s: number) => (s < P ? (g * P + s) * kvDim : (b * Tk + s - P) * kvDim) + off;
       let max = -Infinity;
       for (let s = 0; s < n; s++) {
