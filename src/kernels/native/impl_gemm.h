@@ -11,6 +11,8 @@
 #pragma once
 #include <stdint.h>
 #include <string.h>
+
+#include <vector>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -317,7 +319,7 @@ struct SharedJob {
   float* C;
   bool splitM;     // blocks of rows sharing packed op(B), else blocks of columns sharing packed op(A)
   int64_t pad;     // the shared side rounded up to its panel width (NR for op(B), MR for op(A))
-  int64_t block;   // rows (multiple of MR) or columns (multiple of NR) per block
+  const int64_t* starts;  // block t: rows (or columns) [starts[t], starts[t + 1])
   int64_t chunk;   // panels per packing unit
   int64_t chunks;  // packing units per K block
   float* shared;   // K block p starts at p * KC * pad
@@ -354,14 +356,14 @@ static void run_shared(void* ctx, int64_t begin, int64_t end) {
   const SharedJob& s = *static_cast<const SharedJob*>(ctx);
   const GemmArgs& g = *s.g;
   for (int64_t t = begin; t < end; t++) {
-    const int64_t o = t * s.block;
+    const int64_t o = s.starts[t], size = s.starts[t + 1] - o;
     for (int64_t pc = 0; pc < g.K; pc += KC) {
       const int64_t kc = imin(KC, g.K - pc);
       const float betaBlock = pc == 0 ? g.beta : 1.0f;
       const float* sh = s.shared + pc * s.pad;
       if (s.splitM) {
         // rows [o, o + mb) against all of op(B); B micro-panels stay in L1 across the rows
-        const int64_t mb = imin(s.block, g.M - o);
+        const int64_t mb = size;
         float* Ap = scratch(0, static_cast<size_t>(ceil_div(mb, MR) * MR * kc));
         pack_a(g.transA, g.transA ? s.A + pc * g.lda + o : s.A + o * g.lda + pc, g.lda, mb, kc, Ap);
         for (int64_t jr = 0; jr < g.N; jr += NR)
@@ -370,7 +372,7 @@ static void run_shared(void* ctx, int64_t begin, int64_t end) {
                  betaBlock);
       } else {
         // columns [o, o + nb) against all of op(A), MC rows at a time so the A block stays in L2
-        const int64_t nb = imin(s.block, g.N - o);
+        const int64_t nb = size;
         float* Bp = scratch(1, static_cast<size_t>(ceil_div(nb, NR) * NR * kc));
         pack_b(g.transB, g.transB ? s.B + o * g.ldb + pc : s.B + pc * g.ldb + o, g.ldb, kc, nb, Bp);
         for (int64_t ic = 0; ic < g.M; ic += MC) {
@@ -399,9 +401,29 @@ static int64_t block_size(int64_t len, int threads, int64_t unit, int64_t minUni
   return imax(minUnits, imin(maxUnits, ceil_div(panels, blocks))) * unit;
 }
 
+// Block boundaries along a side of len elements into starts (blocks + 1
+// entries); returns the number of blocks. Blocks of `block` while plenty is
+// left; with `taper`, the last ones shrink to about a (2 x threads)-th of
+// what remains, down to a quarter block, so that threads taking blocks from
+// a counter finish within a small block of each other rather than a whole
+// one (with few large blocks, up to a tenth of a product's time).
+static int64_t block_starts(int64_t len, int64_t block, int64_t unit, int threads, bool taper, std::vector<int64_t>& starts) {
+  starts.clear();
+  const int64_t least = taper ? imax(unit, block / 4 / unit * unit) : block;
+  for (int64_t o = 0; o < len;) {
+    starts.push_back(o);
+    const int64_t share = ceil_div(ceil_div(len - o, 2 * threads), unit) * unit;
+    o = imin(len, o + imax(least, imin(block, share)));
+  }
+  starts.push_back(len);
+  return static_cast<int64_t>(starts.size()) - 1;
+}
+
 // One pass of the shared-operand GEMM over all of g (a slab of the caller's product).
-static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, float* C, bool splitM, int64_t block) {
-  SharedJob s{&g, A, B, C, splitM, 0, block, 0, 0, nullptr};
+static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, float* C, bool splitM, int64_t block, bool taper) {
+  std::vector<int64_t> starts;
+  const int64_t blocks = block_starts(splitM ? g.M : g.N, block, splitM ? MR : NR, pool_threads(), taper, starts);
+  SharedJob s{&g, A, B, C, splitM, 0, starts.data(), 0, 0, nullptr};
   const int64_t unit = splitM ? NR : MR;
   s.pad = ceil_div(splitM ? g.N : g.M, unit) * unit;
   // packing units of about 16K floats
@@ -414,7 +436,7 @@ static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, 
     pack_shared(&s, 0, units);
   else
     parallel_for(units, 1, pack_shared, &s);
-  parallel_for(ceil_div(splitM ? g.M : g.N, block), 1, run_shared, &s);
+  parallel_for(blocks, 1, run_shared, &s);
 }
 
 // Floats of packed shared operand that stay in a core's L2 while blocks stream through it.
@@ -443,10 +465,10 @@ static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, flo
     GemmArgs sub = g;
     if (splitM) {
       sub.N = imin(slab, g.N - o);
-      gemm_shared_pass(sub, A, g.transB ? B + o * g.ldb : B + o, C + o, true, block);
+      gemm_shared_pass(sub, A, g.transB ? B + o * g.ldb : B + o, C + o, true, block, streamed);
     } else {
       sub.M = imin(slab, g.M - o);
-      gemm_shared_pass(sub, g.transA ? A + o : A + o * g.lda, B, C + o * g.ldc, false, block);
+      gemm_shared_pass(sub, g.transA ? A + o : A + o * g.lda, B, C + o * g.ldc, false, block, streamed);
     }
   }
 }
