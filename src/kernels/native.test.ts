@@ -75,7 +75,7 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           [3, 3100, 5, 1], // N > NC
           [600, 20, 10, 1], // tall: several MC blocks per thread
           [40, 300, 150, 1], // wide: threads take column blocks against a shared packed A
-          [260, 130, 1010, 1], // the shared packed op(B) outgrows L2: large row blocks, the last ones tapered
+          [260, 130, 1010, 1], // the shared packed op(B) outgrows L2: few row blocks, evened out over the threads
           [130, 260, 1010, 1], // the same over column blocks
         ];
         for (const [M, N, K, batch] of shapes)

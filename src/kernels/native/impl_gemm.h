@@ -402,27 +402,35 @@ static int64_t block_size(int64_t len, int threads, int64_t unit, int64_t minUni
 }
 
 // Block boundaries along a side of len elements into starts (blocks + 1
-// entries); returns the number of blocks. Blocks of `block` while plenty is
-// left; with `taper`, the last ones shrink to about a (2 x threads)-th of
-// what remains, down to a quarter block, so that threads taking blocks from
-// a counter finish within a small block of each other rather than a whole
-// one (with few large blocks, up to a tenth of a product's time).
-static int64_t block_starts(int64_t len, int64_t block, int64_t unit, int threads, bool taper, std::vector<int64_t>& starts) {
+// entries); returns the number of blocks: blocks of `block` elements, or
+// with `even` as many blocks of about that size as fit, rounded up to a
+// multiple of the thread count and equal to within a panel. Where every
+// block streams a shared operand that outgrows L2, blocks are few and
+// large, and an odd one out left a thread idle for up to a fifth of the
+// product (the demo policy's weight gradients: 96, 96, 96 and 56 rows on
+// 2 threads). Smaller blocks at the end would balance as well, but each
+// block is one more pass over the shared operand.
+static int64_t block_starts(int64_t len, int64_t block, int64_t unit, int threads, bool even, std::vector<int64_t>& starts) {
   starts.clear();
-  const int64_t least = taper ? imax(unit, block / 4 / unit * unit) : block;
-  for (int64_t o = 0; o < len;) {
-    starts.push_back(o);
-    const int64_t share = ceil_div(ceil_div(len - o, 2 * threads), unit) * unit;
-    o = imin(len, o + imax(least, imin(block, share)));
+  if (!even) {
+    for (int64_t o = 0; o < len; o += block) starts.push_back(o);
+    starts.push_back(len);
+    return static_cast<int64_t>(starts.size()) - 1;
+  }
+  const int64_t panels = ceil_div(len, unit);
+  const int64_t blocks = imin(panels, ceil_div(ceil_div(len, block), threads) * threads);
+  for (int64_t t = 0, p = 0; t < blocks; t++) {
+    starts.push_back(imin(len, p * unit));
+    p += panels / blocks + (t < panels % blocks ? 1 : 0);
   }
   starts.push_back(len);
-  return static_cast<int64_t>(starts.size()) - 1;
+  return blocks;
 }
 
 // One pass of the shared-operand GEMM over all of g (a slab of the caller's product).
-static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, float* C, bool splitM, int64_t block, bool taper) {
+static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, float* C, bool splitM, int64_t block, bool even) {
   std::vector<int64_t> starts;
-  const int64_t blocks = block_starts(splitM ? g.M : g.N, block, splitM ? MR : NR, pool_threads(), taper, starts);
+  const int64_t blocks = block_starts(splitM ? g.M : g.N, block, splitM ? MR : NR, pool_threads(), even, starts);
   SharedJob s{&g, A, B, C, splitM, 0, starts.data(), 0, 0, nullptr};
   const int64_t unit = splitM ? NR : MR;
   s.pad = ceil_div(splitM ? g.N : g.M, unit) * unit;
