@@ -11,8 +11,6 @@
 #pragma once
 #include <stdint.h>
 #include <string.h>
-
-#include <vector>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -306,6 +304,28 @@ static void gemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t 
 // the other idled; split, three of them take ~37 us instead of ~57.
 constexpr int64_t kGemmParallelMin = 1 << 20;
 
+// How a side of len elements is cut into blocks: block t starts at panel
+// t * base + min(t, extra), so the first `extra` blocks are a panel longer.
+// Plain: blocks of `block` elements (the last one short). Even: as many
+// blocks of about that size as fit, rounded up to a multiple of the thread
+// count and equal to within a panel. Where every block streams a shared
+// operand that outgrows L2, blocks are few and large, and an odd one out
+// left a thread idle for up to a fifth of the product (the demo policy's
+// weight gradients: 96, 96, 96 and 56 rows on 2 threads). Smaller blocks at
+// the end would balance as well, but each block is one more pass over the
+// shared operand.
+struct Blocks {
+  int64_t len, unit, base, extra, count;
+  int64_t start(int64_t t) const { return imin(len, (t * base + imin(t, extra)) * unit); }
+};
+
+static Blocks split_blocks(int64_t len, int64_t block, int64_t unit, int threads, bool even) {
+  if (!even) return {len, unit, block / unit, 0, ceil_div(len, block)};
+  const int64_t panels = ceil_div(len, unit);
+  const int64_t count = imin(panels, ceil_div(ceil_div(len, block), threads) * threads);
+  return {len, unit, panels / count, panels % count, count};
+}
+
 // Threaded GEMM with one operand packed once and shared. The long side of C
 // (rows when N <= M, else columns) is cut into many blocks that threads take
 // from a shared counter, so a thread that loses its core to another process
@@ -319,7 +339,7 @@ struct SharedJob {
   float* C;
   bool splitM;     // blocks of rows sharing packed op(B), else blocks of columns sharing packed op(A)
   int64_t pad;     // the shared side rounded up to its panel width (NR for op(B), MR for op(A))
-  const int64_t* starts;  // block t: rows (or columns) [starts[t], starts[t + 1])
+  Blocks blocks;   // block t: rows (or columns) [blocks.start(t), blocks.start(t + 1))
   int64_t chunk;   // panels per packing unit
   int64_t chunks;  // packing units per K block
   float* shared;   // K block p starts at p * KC * pad
@@ -356,7 +376,7 @@ static void run_shared(void* ctx, int64_t begin, int64_t end) {
   const SharedJob& s = *static_cast<const SharedJob*>(ctx);
   const GemmArgs& g = *s.g;
   for (int64_t t = begin; t < end; t++) {
-    const int64_t o = s.starts[t], size = s.starts[t + 1] - o;
+    const int64_t o = s.blocks.start(t), size = s.blocks.start(t + 1) - o;
     for (int64_t pc = 0; pc < g.K; pc += KC) {
       const int64_t kc = imin(KC, g.K - pc);
       const float betaBlock = pc == 0 ? g.beta : 1.0f;
@@ -401,37 +421,10 @@ static int64_t block_size(int64_t len, int threads, int64_t unit, int64_t minUni
   return imax(minUnits, imin(maxUnits, ceil_div(panels, blocks))) * unit;
 }
 
-// Block boundaries along a side of len elements into starts (blocks + 1
-// entries); returns the number of blocks: blocks of `block` elements, or
-// with `even` as many blocks of about that size as fit, rounded up to a
-// multiple of the thread count and equal to within a panel. Where every
-// block streams a shared operand that outgrows L2, blocks are few and
-// large, and an odd one out left a thread idle for up to a fifth of the
-// product (the demo policy's weight gradients: 96, 96, 96 and 56 rows on
-// 2 threads). Smaller blocks at the end would balance as well, but each
-// block is one more pass over the shared operand.
-static int64_t block_starts(int64_t len, int64_t block, int64_t unit, int threads, bool even, std::vector<int64_t>& starts) {
-  starts.clear();
-  if (!even) {
-    for (int64_t o = 0; o < len; o += block) starts.push_back(o);
-    starts.push_back(len);
-    return static_cast<int64_t>(starts.size()) - 1;
-  }
-  const int64_t panels = ceil_div(len, unit);
-  const int64_t blocks = imin(panels, ceil_div(ceil_div(len, block), threads) * threads);
-  for (int64_t t = 0, p = 0; t < blocks; t++) {
-    starts.push_back(imin(len, p * unit));
-    p += panels / blocks + (t < panels % blocks ? 1 : 0);
-  }
-  starts.push_back(len);
-  return blocks;
-}
-
 // One pass of the shared-operand GEMM over all of g (a slab of the caller's product).
 static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, float* C, bool splitM, int64_t block, bool even) {
-  std::vector<int64_t> starts;
-  const int64_t blocks = block_starts(splitM ? g.M : g.N, block, splitM ? MR : NR, pool_threads(), even, starts);
-  SharedJob s{&g, A, B, C, splitM, 0, starts.data(), 0, 0, nullptr};
+  const Blocks blocks = split_blocks(splitM ? g.M : g.N, block, splitM ? MR : NR, pool_threads(), even);
+  SharedJob s{&g, A, B, C, splitM, 0, blocks, 0, 0, nullptr};
   const int64_t unit = splitM ? NR : MR;
   s.pad = ceil_div(splitM ? g.N : g.M, unit) * unit;
   // packing units of about 16K floats
@@ -444,7 +437,7 @@ static void gemm_shared_pass(const GemmArgs& g, const float* A, const float* B, 
     pack_shared(&s, 0, units);
   else
     parallel_for(units, 1, pack_shared, &s);
-  parallel_for(blocks, 1, run_shared, &s);
+  parallel_for(blocks.count, 1, run_shared, &s);
 }
 
 // Floats of packed shared operand that stay in a core's L2 while blocks stream through it.
