@@ -114,6 +114,27 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
         }
       });
 
+      it("gemm with a long K and a small C (alpha 1): threads take ranges of K, C adds them in order", () => {
+        for (const [M, N, K, ta, tb] of [
+          [37, 45, 4000, true, false], // edge tiles both ways, K not a multiple of KC
+          [130, 70, 2100, true, true],
+          [25, 300, 6000, false, false],
+          [12, 32, 12000, false, true], // too few columns to share out: one thread without ranges of K
+        ] as const)
+          for (const beta of [0, 1, 0.5]) {
+            const lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+            const A = rand((ta ? K : M) * lda), B = rand((tb ? N : K) * ldb);
+            const C0 = beta === 0 ? new Float32Array(M * ldc).fill(Number.NaN) : rand(M * ldc);
+            const [[cn], [cr]] = both(C0);
+            nk().gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, beta, cn, ldc, 1, 0, 0, 0);
+            ref.gemm(ta, tb, M, N, K, 1, A, lda, B, ldb, beta, cr, ldc, 1, 0, 0, 0);
+            const label = `gemm ${ta ? "T" : "N"}${tb ? "T" : "N"} ${M}x${N}x${K} beta ${beta}`;
+            for (let i = 0; i < M; i++)
+              for (let j = N; j < ldc; j++) expect(Object.is(cn[i * ldc + j], C0[i * ldc + j]), `${label}: padding (${i}, ${j}) changed`).toBe(true);
+            expectClose(label, cn, cr, 1e-4, 2e-5 * Math.sqrt(K));
+          }
+      });
+
       it("gemm with K = 0 or alpha = 0 scales C by beta without reading A and B", () => {
         const C = rand(6), expected = C.map((c) => 2 * c);
         nk().gemm(false, false, 2, 3, 0, 1, new Float32Array(0), 0, new Float32Array(0), 3, 2, C, 3, 1, 0, 0, 0);
@@ -447,25 +468,26 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
       });
 
       it("gemm gives the same bits on any thread count: small, threaded, and long-K weight-gradient shapes", () => {
-        const k1 = loadKernels({ backend: "native", simd, threads: 1 });
-        const k2 = loadKernels({ backend: "native", simd, threads: 2 });
-        const k3 = loadKernels({ backend: "native", simd, threads: 3 });
+        // loading sets the thread count of the one shared pool, so each count loads just before its product
+        const on = (threads: number): Kernels => loadKernels({ backend: "native", simd, threads });
         for (const [M, N, K, ta, tb] of [
           [128, 128, 128, false, true], // decode-sized: below the threading threshold
           [160, 344, 128, false, true], // forward
           [160, 128, 344, false, false], // input gradient
           [344, 128, 4096, true, false], // weight gradient: the shared operand outgrows L2
           [40, 700, 3000, true, false], // the same split over columns
-        ] as const) {
-          const A = rand(M * K), B = rand(K * N);
-          const outs = [k1, k2, k3].map((k) => {
-            const C = new Float32Array(M * N);
-            k.gemm(ta, tb, M, N, K, 1, A, ta ? M : K, B, tb ? K : N, 0, C, N, 1, 0, 0, 0);
-            return Array.from(C);
-          });
-          expect(outs[1], `${M}x${N}x${K} on 2 threads`).toEqual(outs[0]);
-          expect(outs[2], `${M}x${N}x${K} on 3 threads`).toEqual(outs[0]);
-        }
+          [37, 45, 4000, true, false], // ranges of K summed in order, edge tiles
+        ] as const)
+          for (const beta of [0, 1]) {
+            const A = rand(M * K), B = rand(K * N), C0 = rand(M * N);
+            const outs = [1, 2, 3].map((threads) => {
+              const C = C0.slice();
+              on(threads).gemm(ta, tb, M, N, K, 1, A, ta ? M : K, B, tb ? K : N, beta, C, N, 1, 0, 0, 0);
+              return Array.from(C);
+            });
+            expect(outs[1], `${M}x${N}x${K} beta ${beta} on 2 threads`).toEqual(outs[0]);
+            expect(outs[2], `${M}x${N}x${K} beta ${beta} on 3 threads`).toEqual(outs[0]);
+          }
       });
     });
   }

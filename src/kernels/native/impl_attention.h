@@ -1,6 +1,6 @@
 // Causal grouped-query attention, forward and backward, written once over the
 // VF type of the including ISA, on the GEMM's packing routines and register
-// microkernel (impl_gemm.h).
+// microkernel (impl_gemm_kernel.h).
 //
 // Prefill / training. Keys and values of a head are packed once into the
 // microkernel's panel layout; queries go in blocks of QB rows, and within a
