@@ -119,7 +119,7 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
           [37, 45, 4000, true, false], // edge tiles both ways, K not a multiple of KC
           [130, 70, 2100, true, true],
           [25, 300, 6000, false, false],
-          [12, 32, 12000, false, true], // too few columns to share out: one thread without ranges of K
+          [12, 32, 12000, false, true], // too few columns to share out: only ranges of K split it
         ] as const)
           for (const beta of [0, 1, 0.5]) {
             const lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
@@ -470,19 +470,20 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
       it("gemm gives the same bits on any thread count: small, threaded, and long-K weight-gradient shapes", () => {
         // loading sets the thread count of the one shared pool, so each count loads just before its product
         const on = (threads: number): Kernels => loadKernels({ backend: "native", simd, threads });
-        for (const [M, N, K, ta, tb] of [
-          [128, 128, 128, false, true], // decode-sized: below the threading threshold
-          [160, 344, 128, false, true], // forward
-          [160, 128, 344, false, false], // input gradient
-          [344, 128, 4096, true, false], // weight gradient: the shared operand outgrows L2
-          [40, 700, 3000, true, false], // the same split over columns
-          [37, 45, 4000, true, false], // ranges of K summed in order, edge tiles
+        for (const [M, N, K, ta, tb, alpha] of [
+          [128, 128, 128, false, true, 1], // decode-sized: below the threading threshold
+          [160, 344, 128, false, true, 1], // forward: blocks of rows against a shared packed op(B)
+          [160, 128, 344, false, false, 1], // input gradient
+          [40, 700, 3000, true, false, 1], // blocks of columns against a shared packed op(A)
+          [344, 128, 4096, true, false, 1], // weight gradient: ranges of K summed in order
+          [37, 45, 4000, true, false, 1], // the same with edge tiles
+          [260, 130, 1010, true, false, 0.75], // alpha != 1: blocks of rows streaming a shared operand beyond L2
         ] as const)
           for (const beta of [0, 1]) {
             const A = rand(M * K), B = rand(K * N), C0 = rand(M * N);
             const outs = [1, 2, 3].map((threads) => {
               const C = C0.slice();
-              on(threads).gemm(ta, tb, M, N, K, 1, A, ta ? M : K, B, tb ? K : N, beta, C, N, 1, 0, 0, 0);
+              on(threads).gemm(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N, 1, 0, 0, 0);
               return Array.from(C);
             });
             expect(outs[1], `${M}x${N}x${K} beta ${beta} on 2 threads`).toEqual(outs[0]);

@@ -253,7 +253,8 @@ static void gemm_threaded(const GemmArgs& g, const float* A, const float* B, flo
   const int64_t len = splitM ? g.M : g.N;
   // Every block streams the whole shared operand. When that outgrows L2 (a
   // long K: weight gradients summed over a batch's tokens) each pass is
-  // memory traffic, so blocks grow until each thread takes about two.
+  // memory traffic: such products take ranges of K where they can, and
+  // otherwise blocks grow until each thread takes about two.
   const int64_t blockUnit = splitM ? MR : NR;
   const bool streamed = g.K * (splitM ? g.N : g.M) > kSharedL2Floats;
   const int64_t minUnits = streamed ? imax(2, imin(splitM ? MC / MR : 16, ceil_div(ceil_div(len, blockUnit), 2 * threads))) : 2;
