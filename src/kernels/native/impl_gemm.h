@@ -78,19 +78,12 @@ static void pack_shared(void* ctx, int64_t begin, int64_t end) {
   }
 }
 
-// Asks for the cache lines of n contiguous floats.
-static inline void prefetch_span(const float* p, int64_t n) {
-  const char* c = reinterpret_cast<const char*>(p);
-  for (int64_t off = 0; off < n * 4; off += 64) __builtin_prefetch(c + off, 0, 3);
-}
-
-// Rows [row, row + rows) of a row-major op(A), columns [pc, pc + kc), asked
-// for ahead of their packing: part `part` of `parts`, so the requests spread
+// `rows` rows of a row-major op(A) (kc floats each, lda apart) asked for
+// ahead of their packing: part `part` of `parts`, so the requests spread
 // over the tiles in between. (A transposed op(A), rarer here, gained nothing
 // from the same.)
-static inline void prefetch_a_rows(const GemmArgs& g, const float* A, int64_t row, int64_t rows, int64_t pc, int64_t kc, int64_t part,
-                                   int64_t parts) {
-  for (int64_t r = rows * part / parts; r < rows * (part + 1) / parts; r++) prefetch_span(A + (row + r) * g.lda + pc, kc);
+static inline void prefetch_a_rows(const float* A, int64_t lda, int64_t rows, int64_t kc, int64_t part, int64_t parts) {
+  for (int64_t r = rows * part / parts; r < rows * (part + 1) / parts; r++) prefetch_rows(A + r * lda, 1, kc * 4);
 }
 
 static void run_shared(void* ctx, int64_t begin, int64_t end) {
@@ -115,7 +108,7 @@ static void run_shared(void* ctx, int64_t begin, int64_t end) {
           pack_a(g.transA, g.transA ? s.A + pc * g.lda + row : s.A + row * g.lda + pc, g.lda, mr, kc, Ap);
           const int64_t nextRows = imin(MR, mb - ir - MR);
           for (int64_t t = 0, jr = 0; jr < g.N; jr += NR, t++) {
-            if (nextRows > 0 && !g.transA) prefetch_a_rows(g, s.A, row + MR, nextRows, pc, kc, t, tiles);
+            if (nextRows > 0 && !g.transA) prefetch_a_rows(s.A + (row + MR) * g.lda + pc, g.lda, nextRows, kc, t, tiles);
             tile(kc, Ap, sh + jr * kc, s.C + row * g.ldc + jr, g.ldc, mr, imin(NR, g.N - jr), g.alpha, betaBlock);
           }
         }
@@ -187,8 +180,7 @@ struct KSplitJob {
   const float *A, *B;
   float* C;
   Blocks ranges;    // range r: K blocks [ranges.start(r), ranges.start(r + 1))
-  int64_t first;    // K blocks range 0 sums into C; block p >= first goes to partial[p - first]
-  float* partial;   // (blocks - first) x M x N
+  float* partial;   // block p past range 0 (p >= ranges.start(1)) at partial[p - ranges.start(1)], M x N each
 };
 
 static void run_ksplit(void* ctx, int64_t begin, int64_t end) {
@@ -204,7 +196,7 @@ static void run_ksplit(void* ctx, int64_t begin, int64_t end) {
     for (int64_t p = p0; p < p1; p++) {
       const int64_t pc = p * KC, kc = imin(KC, g.K - pc);
       gemm_serial(g.transA, g.transB, g.M, g.N, kc, 1.0f, g.transA ? s.A + pc * g.lda : s.A + pc, g.lda,
-                  g.transB ? s.B + pc : s.B + pc * g.ldb, g.ldb, 0.0f, s.partial + (p - s.first) * MN, g.N);
+                  g.transB ? s.B + pc : s.B + pc * g.ldb, g.ldb, 0.0f, s.partial + (p - s.ranges.start(1)) * MN, g.N);
     }
   }
 }
@@ -212,11 +204,11 @@ static void run_ksplit(void* ctx, int64_t begin, int64_t end) {
 static void add_partials(void* ctx, int64_t begin, int64_t end) {
   const KSplitJob& s = *static_cast<const KSplitJob*>(ctx);
   const GemmArgs& g = *s.g;
-  const int64_t MN = g.M * g.N, blocks = s.ranges.len;
+  const int64_t MN = g.M * g.N, first = s.ranges.start(1);
   for (int64_t i = begin; i < end; i++) {
     float* c = s.C + i * g.ldc;
-    for (int64_t p = s.first; p < blocks; p++) {
-      const float* x = s.partial + (p - s.first) * MN + i * g.N;
+    for (int64_t p = first; p < s.ranges.len; p++) {
+      const float* x = s.partial + (p - first) * MN + i * g.N;
       int64_t j = 0;
       for (; j + W <= g.N; j += W) vstore(c + j, vload(c + j) + vload(x + j));
       for (; j < g.N; j++) c[j] += x[j];
@@ -231,8 +223,10 @@ constexpr int64_t kKSplitRangesPerThread = 2;
 // Floats of block products kept apart at most (as for the shared operand).
 constexpr int64_t kKSplitMaxPartialFloats = int64_t{1} << 21;
 
-// The ranges of K for gemm_ksplit, or none (count 0) when they would not
-// give every thread two ranges or would keep too many floats apart.
+// The ranges of K for gemm_ksplit, or none (count 0) when alpha is not 1
+// (the sum in K order is one thread's only then), when K has too few blocks
+// for every thread to take two ranges, or when too many floats would be
+// kept apart.
 static Blocks ksplit_ranges(const GemmArgs& g, int threads) {
   const int64_t blocks = ceil_div(g.K, KC), count = kKSplitRangesPerThread * threads;
   const Blocks r{blocks, 1, blocks / count, blocks % count, count};
@@ -241,8 +235,8 @@ static Blocks ksplit_ranges(const GemmArgs& g, int threads) {
 }
 
 static void gemm_ksplit(const GemmArgs& g, const float* A, const float* B, float* C, const Blocks& ranges, int threads) {
-  KSplitJob s{&g, A, B, C, ranges, ranges.start(1), nullptr};
-  s.partial = scratch(3, static_cast<size_t>((ranges.len - s.first) * g.M * g.N));
+  float* partial = scratch(3, static_cast<size_t>((ranges.len - ranges.start(1)) * g.M * g.N));
+  KSplitJob s{&g, A, B, C, ranges, partial};
   parallel_for(ranges.count, 1, run_ksplit, &s);
   parallel_for(g.M, imax(1, ceil_div(g.M, 8 * threads)), add_partials, &s);
 }

@@ -299,6 +299,13 @@ static void gemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t 
   }
 }
 
+// Asks for n contiguous rows of `bytes` each ahead of use (the GEMM's next
+// panel of rows, decode attention's cache rows).
+static inline void prefetch_rows(const float* p, int64_t n, int64_t bytes) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (int64_t off = 0; off < n * bytes; off += 64) __builtin_prefetch(c + off, 0, 3);
+}
+
 // C[mr x nr] (+)= alpha * panel(a) panel(b) over kc, full tile or edge.
 static inline void tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha,
                         float beta) {
