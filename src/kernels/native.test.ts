@@ -442,6 +442,56 @@ describe.skipIf(info === null)(`native kernels match the reference${skipReason}`
         }
       });
 
+      it("attentionPrefixed forward and backward: shared prompts read by uneven groups, padding on both sides, the same bits on any thread count", () => {
+        type Case = { G: number; P: number; B: number; S: number; H: number; Hkv: number; D: number; mask: boolean };
+        const cases: Case[] = [
+          { G: 1, P: 0, B: 2, S: 5, H: 2, Hkv: 1, D: 8, mask: false }, // no prompt rows
+          { G: 1, P: 3, B: 1, S: 1, H: 1, Hkv: 1, D: 3, mask: false }, // one reader, one own row
+          { G: 2, P: 5, B: 6, S: 11, H: 4, Hkv: 2, D: 16, mask: true }, // GQA
+          { G: 3, P: 17, B: 7, S: 20, H: 4, Hkv: 4, D: 32, mask: true }, // readers 3, 2, 2; strips cross the prompt's end
+          { G: 2, P: 40, B: 3, S: 70, H: 2, Hkv: 1, D: 40, mask: true }, // several query blocks
+        ];
+        for (const c of cases) {
+          const label = JSON.stringify(c);
+          const scale = 1 / Math.sqrt(c.D);
+          const R = c.G * c.P + c.B * c.S, T = c.P + c.S;
+          const nq = R * c.H * c.D, nkv = R * c.Hkv * c.D;
+          const q = rand(nq, 2), k = rand(nkv, 2), v = rand(nkv), dout = rand(nq);
+          const group = Int32Array.from({ length: c.B }, (_, b) => b % c.G);
+          let mask: Uint8Array | null = null;
+          if (c.mask) {
+            // prompts left-padded (prompt 0 by one row, so its first query sees no key), continuations right-padded
+            mask = new Uint8Array(R).fill(1);
+            for (let g = 0; g < c.G; g++) for (let t = 0; t < g + 1 && t < c.P; t++) mask[g * c.P + t] = 0;
+            for (let b = 0; b < c.B; b++) for (let t = c.S - (b % 3); t < c.S; t++) mask[c.G * c.P + b * c.S + t] = 0;
+          }
+          const on = new Float32Array(nq), ln = new Float32Array(c.B * c.H * T);
+          const or = new Float32Array(nq), lr = new Float32Array(c.B * c.H * T);
+          nk().attentionPrefixedForward(c.G, c.P, c.B, c.S, c.H, c.Hkv, c.D, scale, group, q, k, v, mask, on, ln);
+          ref.attentionPrefixedForward(c.G, c.P, c.B, c.S, c.H, c.Hkv, c.D, scale, group, q, k, v, mask, or, lr);
+          expectClose(`attentionPrefixed out ${label}`, on, or, 1e-4, 1e-5);
+          expectClose(`attentionPrefixed lse ${label}`, ln, lr, 1e-5, 1e-5);
+          if (c.mask) expect(lr[0], `${label}: a fully masked query`).toBe(-Infinity);
+          const [[dqn, dkn, dvn], [dqr, dkr, dvr]] = both(rand(nq), rand(nkv), rand(nkv));
+          const [[dq1, dk1, dv1]] = both(dqn, dkn, dvn);
+          nk().attentionPrefixedBackward(c.G, c.P, c.B, c.S, c.H, c.Hkv, c.D, scale, group, q, k, v, mask, or, lr, dout, dqn, dkn, dvn);
+          ref.attentionPrefixedBackward(c.G, c.P, c.B, c.S, c.H, c.Hkv, c.D, scale, group, q, k, v, mask, or, lr, dout, dqr, dkr, dvr);
+          expectClose(`attentionPrefixed dq ${label}`, dqn, dqr, 2e-4, 2e-5);
+          expectClose(`attentionPrefixed dk ${label}`, dkn, dkr, 2e-4, 2e-5);
+          expectClose(`attentionPrefixed dv ${label}`, dvn, dvr, 2e-4, 2e-5);
+          // one thread: each prompt's readers add into its rows in the same order
+          const one = loadKernels({ backend: "native", simd, threads: 1 });
+          const on1 = new Float32Array(nq), ln1 = new Float32Array(ln.length);
+          one.attentionPrefixedForward(c.G, c.P, c.B, c.S, c.H, c.Hkv, c.D, scale, group, q, k, v, mask, on1, ln1);
+          one.attentionPrefixedBackward(c.G, c.P, c.B, c.S, c.H, c.Hkv, c.D, scale, group, q, k, v, mask, or, lr, dout, dq1, dk1, dv1);
+          loadKernels({ backend: "native", simd, threads: 3 });
+          expect([...on1], `${label}: out on 1 thread`).toEqual([...on]);
+          expect([...dk1, ...dv1, ...dq1], `${label}: gradients on 1 thread`).toEqual([...dkn, ...dvn, ...dqn]);
+        }
+        const unread = Int32Array.from([0, 0]);
+        expect(() => nk().attentionPrefixedForward(2, 1, 2, 1, 1, 1, 4, 0.5, unread, rand(16), rand(16), rand(16), null, new Float32Array(16), null)).toThrow(/prompt 1 has no continuation/);
+      });
+
       it("adamw", () => {
         for (const n of [1, 3, 17, 70001]) {
           const grad = rand(n);

@@ -183,6 +183,63 @@ export interface Kernels {
   ): void;
 
   /**
+   * Training attention over sequences that share their first P positions:
+   * the rows of G prompts (P each, left-padded) once, then the S rows of
+   * each of B continuations, row-major in that order: R = G * P + B * S rows,
+   * q, out: (R, H, D); k, v: (R, Hkv, D); keyMask: (R) 1 = real, 0 =
+   * padding, null = all real. Continuation b reads prompt group[b] (every
+   * prompt is read by at least one). Its sequence is the prompt's rows then
+   * its own, causal over those P + S positions, so the output is the one
+   * attentionForward gives on the sequences copied out; a prompt's rows are
+   * computed once. lse: (B, H, P + S), each continuation's whole sequence,
+   * prompt rows included (or null when no backward follows).
+   */
+  attentionPrefixedForward(
+    G: number,
+    P: number,
+    B: number,
+    S: number,
+    H: number,
+    Hkv: number,
+    D: number,
+    scale: number,
+    group: Int32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Uint8Array | null,
+    out: Float32Array,
+    lse: Float32Array | null,
+  ): void;
+
+  /**
+   * Backward of attentionPrefixedForward, recomputing probabilities from
+   * lse; dout: (R, H, D). dq += , dk += , dv += : a prompt row collects what
+   * every continuation reading it sends back.
+   */
+  attentionPrefixedBackward(
+    G: number,
+    P: number,
+    B: number,
+    S: number,
+    H: number,
+    Hkv: number,
+    D: number,
+    scale: number,
+    group: Int32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Uint8Array | null,
+    out: Float32Array,
+    lse: Float32Array,
+    dout: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+  ): void;
+
+  /**
    * One new query per row against a prompt shared by several rows and the
    * row's own keys: row b sees the P positions of prompt group[b] (prefixK,
    * prefixV: (G, P, Hkv, D); prefixMask: (G, P), null = all real), then its

@@ -14,6 +14,6 @@ export { sampleToken, sampleRowsWithLogprob, validateSampling, logSoftmaxNorm, D
 export { saveCheckpoint, loadModel, loadModelConfig, loadOptimizerState, verifyCheckpointFiles, CheckpointError, type SaveOptions } from "./formats/checkpoint.js";
 export { readSafetensors, writeSafetensors, readHeader, SafetensorsError, type StDtype, type StTensor } from "./formats/safetensors.js";
 export { ByteTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.js";
-export { packSequences, type PackedBatch, type PromptResponse } from "./batch.js";
+export { packSequences, packShared, type PackedBatch, type PromptResponse, type SharedBatch } from "./batch.js";
 export { perSampleGradNorms, subsetParams, GRAD_SUBSETS, type GradSubset, type GradNormOptions } from "./gradnorms.js";
 export * from "./formats/hf/index.js";

@@ -5,6 +5,7 @@ import { Rng } from "../util/rng.js";
 import { type ModelConfig, parseModelConfig } from "./config.js";
 import { generate, SamplingLoop } from "./generate.js";
 import { KVCache } from "./kvcache.js";
+import { packSequences, packShared } from "./batch.js";
 import { LlamaModel } from "./llama.js";
 
 function cfg(over: Record<string, unknown> = {}): ModelConfig {
@@ -83,6 +84,60 @@ describe("LlamaModel", () => {
       for (let i = 0; i < a.length; i++) expect(Math.abs((a[i] as number) - (b[i] as number))).toBeLessThan(1e-5);
     });
   });
+
+  for (const [label, over] of VARIANTS) {
+    it(`${label}: forwardShared gives each response's logits and gradients as forward does on the whole sequences`, () => {
+      const rng = new Rng(12);
+      const model = LlamaModel.init(cfg(over), rng, 0.3);
+      randomizeBiases(model, rng);
+      const [a, b, c] = [[1, 5, 7, 2], [1, 9], [1]];
+      // three readers of one prompt (one with an empty response), prompts of three lengths (one with no shared rows)
+      const items = [
+        { prompt: a, response: [3, 4, 5] },
+        { prompt: b, response: [2, 2] },
+        { prompt: a, response: [6] },
+        { prompt: c, response: [4, 5, 6] },
+        { prompt: a, response: [] },
+        { prompt: a, response: [8, 9, 10, 11] },
+      ] as const;
+      const weights = items.map((it) => it.response.map(() => rng.normal()));
+      const V = model.config.vocabSize;
+      const run = (shared: boolean) => {
+        for (const p of model.params.values()) p.grad = null;
+        const logits: number[][][] = [];
+        T.tidy(() => {
+          let logp: T.Tensor;
+          let w: Float32Array;
+          if (shared) {
+            const batch = packShared(items, 0);
+            const out = model.forwardShared(batch);
+            const S = batch.layout.S;
+            items.forEach((it, i) => logits.push(it.response.map((_, t) => [...out.data.subarray((i * S + t) * V, (i * S + t + 1) * V)])));
+            logp = T.tokenLogprobs(out, batch.targets);
+            w = new Float32Array(items.length * S);
+            weights.forEach((ws, i) => ws.forEach((x, t) => (w[i * S + t] = x)));
+          } else {
+            const batch = packSequences(items, 0);
+            const out = model.forward(batch.ids, batch.B, batch.T);
+            const Tn = batch.T;
+            items.forEach((it, i) => logits.push(it.response.map((_, t) => [...out.data.subarray((i * Tn + it.prompt.length - 1 + t) * V, (i * Tn + it.prompt.length + t) * V)])));
+            logp = T.tokenLogprobs(out, batch.targets);
+            w = new Float32Array(items.length * Tn);
+            weights.forEach((ws, i) => ws.forEach((x, t) => (w[i * Tn + (items[i] as (typeof items)[number]).prompt.length - 1 + t] = x)));
+          }
+          T.sum(T.mul(logp, T.tensor(w, logp.shape))).backward();
+        });
+        return { logits, grads: new Map([...model.params].map(([n, p]) => [n, (p.grad as Float32Array).slice()])) };
+      };
+      const want = run(false);
+      const got = run(true);
+      const close = (what: string, x: number, y: number) => {
+        if (!(Math.abs(x - y) <= 1e-4 + 1e-3 * Math.abs(y))) expect.fail(`${what}: shared ${x}, whole sequences ${y}`);
+      };
+      want.logits.forEach((rows, i) => rows.forEach((row, t) => row.forEach((y, j) => close(`logits item ${i} token ${t} [${j}]`, got.logits[i]?.[t]?.[j] as number, y))));
+      for (const [name, g] of want.grads) g.forEach((y, j) => close(`${name} grad [${j}]`, got.grads.get(name)?.[j] as number, y));
+    });
+  }
 
   it("gradients of the whole model match finite differences", () => {
     const model = LlamaModel.init(cfg({ model_type: "qwen2", num_hidden_layers: 1 }), new Rng(3), 0.3);

@@ -9,6 +9,7 @@
 import * as T from "../tensor/index.js";
 import { Tensor } from "../tensor/index.js";
 import type { Rng } from "../util/rng.js";
+import type { SharedBatch } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
 import type { KVCache } from "./kvcache.js";
@@ -167,29 +168,49 @@ export class LlamaModel {
     const H = c.numHeads;
     const Hkv = c.numKvHeads;
     const D = c.headDim;
-    let x = T.embedding(this.embed, ids, [B, Tn]);
-    this.layers.forEach((L, li) => {
-      const h = T.rmsnorm(x, L.ln1, c.rmsNormEps);
-      const q = T.rope(T.linear(h, L.q, L.qb), positions, this.ropeTable);
-      let k = T.rope(T.linear(h, L.k, L.kb), positions, this.ropeTable);
-      let v = T.linear(h, L.v, L.vb);
+    const x = this.trunk(T.embedding(this.embed, ids, [B, Tn]), positions, (q, k, v, li) => {
       let shape: T.AttentionShape = { B, H, Hkv, D, keyMask };
-      let prompt: T.SharedPrompt | null = null;
-      if (cache) {
-        const slot = cache.write(li, k.data, v.data, Tn);
-        k = slot.k;
-        v = slot.v;
-        prompt = slot.prompt;
-        shape = { ...shape, Tk: slot.Tk, kvLen: slot.kvLen };
-      }
-      const a = prompt ? T.attentionDecode(q, k, v, { ...shape, prompt }) : T.attention(q, k, v, shape);
-      x = T.linear(a, L.o, L.ob, x);
-      const h2 = T.rmsnorm(x, L.ln2, c.rmsNormEps);
-      x = T.linear(T.swiglu(T.linear(h2, L.gate), T.linear(h2, L.up)), L.down, undefined, x);
+      if (!cache) return T.attention(q, k, v, shape);
+      const slot = cache.write(li, k.data, v.data, Tn);
+      shape = { ...shape, Tk: slot.Tk, kvLen: slot.kvLen };
+      return slot.prompt ? T.attentionDecode(q, slot.k, slot.v, { ...shape, prompt: slot.prompt }) : T.attention(q, slot.k, slot.v, shape);
     });
     if (cache) cache.advance(Tn);
-    if (options.lastOnly && Tn > 1) x = lastPositions(x, B, Tn);
-    return T.linear(T.rmsnorm(x, this.norm, c.rmsNormEps), this.head);
+    return this.logits(options.lastOnly && Tn > 1 ? lastPositions(x, B, Tn) : x);
+  }
+
+  /**
+   * Logits of the continuation rows of a batch whose responses share their
+   * prompts' rows (packShared): every layer runs each prompt once.
+   * -> (B, S, V)
+   */
+  forwardShared(batch: SharedBatch): Tensor {
+    const { layout: l, ids, positions } = batch;
+    const R = l.G * l.P + l.B * l.S;
+    if (ids.length !== R || positions.length !== R) throw new ModelError(`forwardShared: ${ids.length} ids and ${positions.length} positions for ${R} packed rows`);
+    const c = this.config;
+    const x = this.trunk(T.embedding(this.embed, ids, [1, R]), positions, (q, k, v) => T.attentionPrefixed(q, k, v, { H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, layout: l }));
+    return this.logits(T.sliceRows(x.reshape([R, c.hiddenSize]), l.G * l.P, R).reshape([l.B, l.S, c.hiddenSize]));
+  }
+
+  // x: (B, T, C) through every layer; attend(q, k, v, layer) mixes positions.
+  private trunk(x: Tensor, positions: Int32Array, attend: (q: Tensor, k: Tensor, v: Tensor, layer: number) => Tensor): Tensor {
+    const eps = this.config.rmsNormEps;
+    this.layers.forEach((L, li) => {
+      const h = T.rmsnorm(x, L.ln1, eps);
+      const q = T.rope(T.linear(h, L.q, L.qb), positions, this.ropeTable);
+      const k = T.rope(T.linear(h, L.k, L.kb), positions, this.ropeTable);
+      const a = attend(q, k, T.linear(h, L.v, L.vb), li);
+      x = T.linear(a, L.o, L.ob, x);
+      const h2 = T.rmsnorm(x, L.ln2, eps);
+      x = T.linear(T.swiglu(T.linear(h2, L.gate), T.linear(h2, L.up)), L.down, undefined, x);
+    });
+    return x;
+  }
+
+  // x: (B, T, C) -> (B, T, V)
+  private logits(x: Tensor): Tensor {
+    return T.linear(T.rmsnorm(x, this.norm, this.config.rmsNormEps), this.head);
   }
 }
 

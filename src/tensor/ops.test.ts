@@ -157,6 +157,30 @@ for (const kernels of availableBackends()) {
       expectGrad(([a, b, c]) => T.attention(a as T.Tensor, b as T.Tensor, c as T.Tensor, { B, H, Hkv, D, Tk: T_, kvLen: 4 }), [q2, k, v]);
     });
 
+    it("attentionPrefixed: prompts read by several continuations, left-padded prompts, right-padded continuations", () => {
+      const rng = new Rng(9);
+      const H = 4;
+      const Hkv = 2;
+      const D = 4;
+      // prompt 0 (3 rows, the first padding) is read by continuations 0 and 2, prompt 1 by 1
+      const layout: T.PrefixLayout = { G: 2, P: 3, B: 3, S: 4, group: Int32Array.from([0, 1, 0]), keyMask: null };
+      const R = 2 * 3 + 3 * 4;
+      const q = param([1, R, H * D], rng);
+      const k = param([1, R, Hkv * D], rng);
+      const v = param([1, R, Hkv * D], rng);
+      const attend = (l: T.PrefixLayout) => ([a, b, c]: readonly T.Tensor[]) => T.attentionPrefixed(a as T.Tensor, b as T.Tensor, c as T.Tensor, { H, Hkv, D, layout: l });
+      expectGrad(attend(layout), [q, k, v]);
+      const keyMask = Uint8Array.from([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0]);
+      expectGrad(attend({ ...layout, keyMask }), [q, k, v]);
+    });
+
+    it("sliceRows copies a range of rows and sends gradients back to them only", () => {
+      const rng = new Rng(10);
+      const a = param([5, 3], rng);
+      expectGrad(([p]) => T.square(T.sliceRows(p as T.Tensor, 1, 4)), [a]);
+      expect(() => T.sliceRows(a, 2, 6)).toThrow(/rows \[2, 6\) are not within \(5, 3\)/);
+    });
+
     it("token logprobs, cross-entropy, softmax", () => {
       const rng = new Rng(7);
       const logits = param([2, 3, 6], rng);

@@ -5,7 +5,7 @@
  * denominators (so micro-batching does not change the loss), clipping, AdamW.
  * The algorithm math lives in rl/; this file only wires tensors to it.
  */
-import { type LlamaModel, packSequences } from "../model/index.js";
+import { type LlamaModel, packShared } from "../model/index.js";
 import { aggregate, type AggMode, type ClipConfig, type KlEstimator, klPenalty, POLICY_LOSSES, type PolicyLossName } from "../rl/losses.js";
 import * as T from "../tensor/index.js";
 
@@ -29,7 +29,7 @@ export interface UpdateSettings {
   /** Logits are divided by it, matching how the samples were drawn. */
   temperature: number;
   padId: number;
-  /** Most tokens (B x T) in one forward. */
+  /** Most token rows in one forward: a prompt's rows once, plus each response's (model/batch.ts packShared). */
   microBatchTokens: number;
 }
 
@@ -43,21 +43,44 @@ export interface StepStats {
   tokens: number;
 }
 
-/** Splits items (sorted by length, to limit padding) into micro-batches of at most maxTokens padded tokens. */
+/**
+ * Splits items into micro-batches of at most maxTokens packed rows (packShared:
+ * each prompt's rows once, plus one continuation per item). Responses to one
+ * prompt stay together so they share its rows; prompts go in order of
+ * length, and a prompt's responses in order of length, to limit padding.
+ */
 function microBatches(items: readonly TrainItem[], maxTokens: number): TrainItem[][] {
-  const sorted = [...items].sort((a, b) => a.prompt.length + a.response.length - (b.prompt.length + b.response.length));
+  const byPrompt = new Map<string, TrainItem[]>();
+  for (const it of items) {
+    const key = it.prompt.join(",");
+    const same = byPrompt.get(key);
+    if (same) same.push(it);
+    else byPrompt.set(key, [it]);
+  }
+  const longest = (g: readonly TrainItem[]) => g.reduce((n, it) => Math.max(n, it.response.length), 0);
+  const groups = [...byPrompt.values()].sort((a, b) => (a[0] as TrainItem).prompt.length + longest(a) - ((b[0] as TrainItem).prompt.length + longest(b)));
   const out: TrainItem[][] = [];
   let cur: TrainItem[] = [];
-  let longest = 0;
-  for (const it of sorted) {
-    const len = it.prompt.length + it.response.length;
-    if (cur.length > 0 && Math.max(longest, len) * (cur.length + 1) > maxTokens) {
-      out.push(cur);
-      cur = [];
-      longest = 0;
+  let prompts = 0;
+  let P = 0;
+  let S = 1;
+  for (const g of groups) {
+    let opened = false;
+    for (const it of [...g].sort((a, b) => a.response.length - b.response.length)) {
+      const p = Math.max(P, it.prompt.length - 1);
+      const s = Math.max(S, it.response.length);
+      if (cur.length > 0 && (prompts + (opened ? 0 : 1)) * p + (cur.length + 1) * s > maxTokens) {
+        out.push(cur);
+        cur = [];
+        prompts = 0;
+        opened = false;
+      }
+      if (!opened) prompts++;
+      opened = true;
+      cur.push(it);
+      P = cur.length === 1 ? it.prompt.length - 1 : Math.max(P, it.prompt.length - 1);
+      S = cur.length === 1 ? Math.max(1, it.response.length) : Math.max(S, it.response.length);
     }
-    cur.push(it);
-    longest = Math.max(longest, len);
   }
   if (cur.length > 0) out.push(cur);
   return out;
@@ -76,22 +99,16 @@ export function updateStep(policy: LlamaModel, reference: LlamaModel | null, opt
   let entSum = 0;
   let clipSum = 0;
   for (const mb of microBatches(items, s.microBatchTokens)) {
-    const packed = packSequences(
-      mb.map((it) => ({ prompt: it.prompt, response: it.response })),
-      s.padId,
-    );
-    const { B, T: Tn } = packed;
+    const packed = packShared(mb, s.padId);
+    const { B, S: Tn } = packed.layout;
     const mbTokens = mb.reduce((n, it) => n + it.response.length, 0);
     // Batch-wide denominators: this micro-batch's share of the whole step's loss.
     const share = s.lossAgg === "token-mean" ? mbTokens / Math.max(1, totalTokens) : B / totalSeqs;
     const old = new Float32Array(B * Tn);
-    mb.forEach((it, b) => {
-      const start = b * Tn + it.prompt.length - 1;
-      it.oldLogp.forEach((lp, i) => (old[start + i] = lp));
-    });
-    const refLogp = reference && s.klCoef > 0 ? T.noGrad(() => T.tidy(() => T.tokenLogprobs(scaled(reference.forward(packed.ids, B, Tn), s.temperature), packed.targets).data.slice())) : null;
+    mb.forEach((it, b) => old.set(it.oldLogp, b * Tn));
+    const refLogp = reference && s.klCoef > 0 ? T.noGrad(() => T.tidy(() => T.tokenLogprobs(scaled(reference.forwardShared(packed), s.temperature), packed.targets).data.slice())) : null;
     const r = T.tidy(() => {
-      const logits = scaled(policy.forward(packed.ids, B, Tn), s.temperature);
+      const logits = scaled(policy.forwardShared(packed), s.temperature);
       const ent = T.entropyOf(logits);
       let e = 0;
       for (let i = 0; i < ent.length; i++) e += (ent[i] as number) * (packed.mask[i] as number);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "args.h"
 #include "cpu.h"
@@ -301,6 +302,67 @@ napi_value AttentionDecode(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Sizes and arrays of attentionPrefixed{Forward,Backward}; order and start
+// (each prompt's readers, see AttnPrefixedArgs) are built into the vectors.
+bool attention_prefixed_args(Call& c, AttnPrefixedArgs& a, bool backward, std::vector<int32_t>& order, std::vector<int32_t>& start) {
+  a.G = c.size(0, "G");
+  a.P = c.size(1, "P");
+  a.B = c.size(2, "B");
+  a.S = c.size(3, "S");
+  a.H = c.size(4, "H");
+  a.Hkv = c.size(5, "Hkv");
+  a.D = c.size(6, "D");
+  a.scale = static_cast<float>(c.num(7, "scale"));
+  if (c.failed || !heads_and_length_ok(c, a.H, a.Hkv, 0, 0)) return false;
+  const double R = static_cast<double>(a.G) * a.P + static_cast<double>(a.B) * a.S;
+  const double nq = R * a.H * a.D, nk = R * a.Hkv * a.D, nl = static_cast<double>(a.B) * a.H * (a.P + a.S);
+  a.group = c.i32(8, "group", a.B);
+  a.q = c.f32(9, "q", nq);
+  a.k = c.f32(10, "k", nk);
+  a.v = c.f32(11, "v", nk);
+  a.keyMask = c.is_null(12) ? nullptr : c.u8(12, "keyMask", R);
+  a.out = c.f32(13, "out", nq);
+  a.lse = (!backward && c.is_null(14)) ? nullptr : c.f32(14, "lse", nl);
+  a.dout = backward ? c.f32(15, "dout", nq) : nullptr;
+  a.dq = backward ? c.f32(16, "dq", nq) : nullptr;
+  a.dk = backward ? c.f32(17, "dk", nk) : nullptr;
+  a.dv = backward ? c.f32(18, "dv", nk) : nullptr;
+  if (c.failed || !check_ids(c, a.group, a.B, a.G, "group", false)) return false;
+  start.assign(static_cast<size_t>(a.G + 1), 0);
+  for (int64_t b = 0; b < a.B; b++) start[a.group[b] + 1]++;
+  for (int64_t g = 0; g < a.G; g++) {
+    if (start[g + 1] == 0) {
+      c.fail_range("prompt %lld has no continuation in group", (long long)g);
+      return false;
+    }
+    start[g + 1] += start[g];
+  }
+  order.assign(static_cast<size_t>(a.B), 0);
+  std::vector<int32_t> next(start.begin(), start.end() - 1);
+  for (int64_t b = 0; b < a.B; b++) order[next[a.group[b]]++] = static_cast<int32_t>(b);
+  a.order = order.data();
+  a.start = start.data();
+  return true;
+}
+
+napi_value AttentionPrefixedForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionPrefixedForward", 15);
+  AttnPrefixedArgs a;
+  std::vector<int32_t> order, start;
+  if (c.failed || !attention_prefixed_args(c, a, false, order, start)) return nullptr;
+  c.table->attentionPrefixedForward(a);
+  return nullptr;
+}
+
+napi_value AttentionPrefixedBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionPrefixedBackward", 19);
+  AttnPrefixedArgs a;
+  std::vector<int32_t> order, start;
+  if (c.failed || !attention_prefixed_args(c, a, true, order, start)) return nullptr;
+  c.table->attentionPrefixedBackward(a);
+  return nullptr;
+}
+
 napi_value EmbeddingForward(napi_env env, napi_callback_info info) {
   Call c(env, info, "embeddingForward", 5);
   int64_t n = c.size(0, "n"), dim = c.size(1, "dim");
@@ -450,6 +512,8 @@ const Entry kEntries[] = {
     {"attentionForward", AttentionForward},
     {"attentionBackward", AttentionBackward},
     {"attentionDecode", AttentionDecode},
+    {"attentionPrefixedForward", AttentionPrefixedForward},
+    {"attentionPrefixedBackward", AttentionPrefixedBackward},
     {"embeddingForward", EmbeddingForward},
     {"embeddingBackward", EmbeddingBackward},
     {"logprobForward", LogprobForward},

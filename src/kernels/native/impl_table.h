@@ -43,6 +43,8 @@ const KernelTable GVM_TABLE = {
     &GVM_NS::attentionForward,
     &GVM_NS::attentionBackward,
     &GVM_NS::attentionDecode,
+    &GVM_NS::attentionPrefixedForward,
+    &GVM_NS::attentionPrefixedBackward,
     &GVM_NS::embeddingForward,
     &GVM_NS::embeddingBackward,
     &GVM_NS::logprobForward,

@@ -20,4 +20,5 @@
 #include "impl_layers.h"
 #include "impl_softmax.h"
 #include "impl_attention.h"
+#include "impl_attention_prefixed.h"
 #include "impl_table.h"

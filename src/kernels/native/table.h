@@ -52,6 +52,31 @@ struct AttnDecodeArgs {
   float* out;  // (B, H * D)
 };
 
+// Training attention over continuations sharing a prompt: packed rows are G
+// prompts of P rows, then B continuations of S rows (R = G * P + B * S);
+// q, out, dout, dq: (R, H * D); k, v, dk, dv: (R, Hkv * D); keyMask: (R) or
+// null; lse: (B, H, P + S). The binding derives the readers of each prompt:
+// order lists continuations by prompt (ascending within one), prompt g's
+// readers are order[start[g] .. start[g + 1]), the first of them computes the
+// prompt's own rows.
+struct AttnPrefixedArgs {
+  int64_t G, P, B, S, H, Hkv, D;
+  float scale;
+  const int32_t* group;  // (B)
+  const int32_t* order;  // (B)
+  const int32_t* start;  // (G + 1)
+  const float* q;
+  const float* k;
+  const float* v;
+  const uint8_t* keyMask;
+  float* out;
+  float* lse;
+  const float* dout;  // backward only
+  float* dq;
+  float* dk;
+  float* dv;
+};
+
 struct AdamArgs {
   int64_t n;
   float* param;
@@ -81,6 +106,8 @@ struct KernelTable {
   void (*attentionForward)(const AttnArgs&);
   void (*attentionBackward)(const AttnArgs&);
   void (*attentionDecode)(const AttnDecodeArgs&);
+  void (*attentionPrefixedForward)(const AttnPrefixedArgs&);
+  void (*attentionPrefixedBackward)(const AttnPrefixedArgs&);
   void (*embeddingForward)(int64_t n, int64_t dim, const float* weight, const int32_t* ids, float* out);
   void (*embeddingBackward)(int64_t n, int64_t dim, const float* dout, const int32_t* ids, float* dweight);
   void (*logprobForward)(int64_t rows, int64_t V, const float* logits, const int32_t* targets, float* logp, float* lse);

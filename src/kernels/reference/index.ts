@@ -5,6 +5,7 @@
  */
 import type { Kernels } from "../types.js";
 import { attentionBackward, attentionDecode, attentionForward } from "./attention.js";
+import { attentionPrefixedBackward, attentionPrefixedForward } from "./attention-prefixed.js";
 import { drawRows } from "./draw.js";
 import { addBias, axpy, copyRows, gemm, scale, sumRows, sumSquares } from "./gemm.js";
 import { embeddingBackward, embeddingForward, rmsnormBackward, rmsnormForward, rope, swigluBackward, swigluForward } from "./layers.js";
@@ -27,6 +28,8 @@ export const referenceKernels: Kernels = {
   swigluBackward,
   attentionForward,
   attentionBackward,
+  attentionPrefixedForward,
+  attentionPrefixedBackward,
   attentionDecode,
   embeddingForward,
   embeddingBackward,

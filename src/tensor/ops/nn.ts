@@ -1,8 +1,8 @@
 /**
  * Transformer layers as single fused ops, each one kernel call forward and
  * one backward: RMSNorm, rotary embeddings, SwiGLU, embedding lookup and
- * causal grouped-query attention (plus its decode-only form against a
- * shared prompt).
+ * causal grouped-query attention (plus its form over continuations that
+ * share prompts, and its decode-only form against a shared prompt).
  */
 import { check, opResult, outBuffer } from "../create.js";
 import { perSampleRows } from "./linalg.js";
@@ -190,6 +190,59 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): T
     const dk = gk ?? pool.zeros(k.size);
     const dv = gv ?? pool.zeros(v.size);
     runtime().kernels.attentionBackward(B, Tq, Tk, kvLen, H, Hkv, D, scale, q.data, k.data, v.data, mask, res.data, (lse as Tensor).data, g, dq, dk, dv);
+    if (!gq) pool.release(dq);
+    if (!gk) pool.release(dk);
+    if (!gv) pool.release(dv);
+  });
+  return res;
+}
+
+/**
+ * Where the rows of a batch of sequences that share prompts sit (see
+ * Kernels.attentionPrefixedForward): G prompts of P rows (left-padded), then
+ * B continuations of S rows each (right-padded), R = G * P + B * S rows.
+ */
+export interface PrefixLayout {
+  G: number;
+  P: number;
+  B: number;
+  S: number;
+  /** (B) the prompt each continuation extends; every prompt has one at least. */
+  group: Int32Array;
+  /** (R) 1 = real token, 0 = padding; null = all real. */
+  keyMask: Uint8Array | null;
+}
+
+/**
+ * Causal attention over continuations that share prompts: continuation b
+ * attends over prompt group[b]'s rows, then its own, as `attention` would on
+ * that sequence copied out, while each prompt's rows run (and learn) once.
+ * q: (1, R, H * D); k, v: (1, R, Hkv * D) -> (1, R, H * D)
+ */
+export function attentionPrefixed(q: Tensor, k: Tensor, v: Tensor, s: { H: number; Hkv: number; D: number; layout: PrefixLayout }): Tensor {
+  const { H, Hkv, D, layout: l } = s;
+  const R = l.G * l.P + l.B * l.S;
+  check(Hkv > 0 && H % Hkv === 0, "attentionPrefixed", () => `query heads ${H} are not a multiple of kv heads ${Hkv}`);
+  check(q.size === R * H * D, "attentionPrefixed", () => `q ${shapeStr(q.shape)} is not (R=${R}, ${H}x${D}) for G=${l.G} prompts of ${l.P} and B=${l.B} continuations of ${l.S}`);
+  check(k.size === R * Hkv * D && v.size === k.size, "attentionPrefixed", () => `k ${shapeStr(k.shape)} / v ${shapeStr(v.shape)} are not (R=${R}, ${Hkv}x${D})`);
+  check(l.group.length === l.B, "attentionPrefixed", () => `group has ${l.group.length} entries for B=${l.B} continuations`);
+  check(l.keyMask === null || l.keyMask.length === R, "attentionPrefixed", () => `keyMask has ${l.keyMask?.length} entries, expected R = ${R}`);
+  const scale = 1 / Math.sqrt(D);
+  const T = l.P + l.S;
+  const out = outBuffer(q.size);
+  const rt = runtime();
+  const needGrad = rt.gradEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
+  const lse = needGrad ? saved(l.B * H * T, [l.B, H, T]) : null;
+  rt.kernels.attentionPrefixedForward(l.G, l.P, l.B, l.S, H, Hkv, D, scale, l.group, q.data, k.data, v.data, l.keyMask, out, lse ? lse.data : null);
+  const res: Tensor = opResult(out, q.shape, "attentionPrefixed", [q, k, v], (g, sink) => {
+    const pool = runtime().pool;
+    const gq = sink.grad(q);
+    const gk = sink.grad(k);
+    const gv = sink.grad(v);
+    const dq = gq ?? pool.zeros(q.size);
+    const dk = gk ?? pool.zeros(k.size);
+    const dv = gv ?? pool.zeros(v.size);
+    runtime().kernels.attentionPrefixedBackward(l.G, l.P, l.B, l.S, H, Hkv, D, scale, l.group, q.data, k.data, v.data, l.keyMask, res.data, (lse as Tensor).data, g, dq, dk, dv);
     if (!gq) pool.release(dq);
     if (!gk) pool.release(dk);
     if (!gv) pool.release(dv);
