@@ -100,7 +100,7 @@ export class LocalSampler implements Sampler {
         rngs: batch.map((b) => Rng.derive((requests[b.req] as SamplingRequest).seed, b.j)),
         shouldStop: stops.length === 0 ? undefined : (_row, toks) => endsWithStop(this.tokenizer.decode(toks.slice(-64)), stops),
       });
-      batch.forEach((b, i) => {
+      batch.forEach((_b, i) => {
         slots[order[start + i] as number] = {
           text: this.tokenizer.decode(g.tokens[i] as number[]),
           tokens: g.tokens[i] as number[],

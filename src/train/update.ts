@@ -57,32 +57,37 @@ function microBatches(items: readonly TrainItem[], maxTokens: number): TrainItem
     if (same) same.push(it);
     else byPrompt.set(key, [it]);
   }
-  const longest = (g: readonly TrainItem[]) => g.reduce((n, it) => Math.max(n, it.response.length), 0);
-  const groups = [...byPrompt.values()].sort((a, b) => (a[0] as TrainItem).prompt.length + longest(a) - ((b[0] as TrainItem).prompt.length + longest(b)));
+  const span = (g: readonly TrainItem[]) => (g[0] as TrainItem).prompt.length + Math.max(...g.map((it) => it.response.length));
+  const groups = [...byPrompt.values()].sort((a, b) => span(a) - span(b));
   const out: TrainItem[][] = [];
+  // The micro-batch being filled: its items, prompts, and packShared's P and S.
   let cur: TrainItem[] = [];
+  let curGroup: TrainItem[] | null = null;
   let prompts = 0;
   let P = 0;
   let S = 1;
+  const flush = () => {
+    if (cur.length > 0) out.push(cur);
+    cur = [];
+    curGroup = null;
+    prompts = 0;
+    P = 0;
+    S = 1;
+  };
   for (const g of groups) {
-    let opened = false;
     for (const it of [...g].sort((a, b) => a.response.length - b.response.length)) {
-      const p = Math.max(P, it.prompt.length - 1);
-      const s = Math.max(S, it.response.length);
-      if (cur.length > 0 && (prompts + (opened ? 0 : 1)) * p + (cur.length + 1) * s > maxTokens) {
-        out.push(cur);
-        cur = [];
-        prompts = 0;
-        opened = false;
+      const rows = (prompts + (curGroup === g ? 0 : 1)) * Math.max(P, it.prompt.length - 1) + (cur.length + 1) * Math.max(S, it.response.length);
+      if (cur.length > 0 && rows > maxTokens) flush();
+      if (curGroup !== g) {
+        curGroup = g;
+        prompts++;
       }
-      if (!opened) prompts++;
-      opened = true;
       cur.push(it);
-      P = cur.length === 1 ? it.prompt.length - 1 : Math.max(P, it.prompt.length - 1);
-      S = cur.length === 1 ? Math.max(1, it.response.length) : Math.max(S, it.response.length);
+      P = Math.max(P, it.prompt.length - 1);
+      S = Math.max(S, it.response.length);
     }
   }
-  if (cur.length > 0) out.push(cur);
+  flush();
   return out;
 }
 
