@@ -153,9 +153,6 @@ static void attn_fwd_head(const AttnArgs& a, int64_t b, int64_t h) {
 // Rows the value pass prefetches ahead of the one it adds. On its own the
 // hardware prefetcher left decode attention at ~20 GB/s against ~32 GB/s of
 // streaming from memory on the AVX-512 machine (prefetch_rows asks ahead).
-// Cache rows are read once per step, so they are asked for non-temporally:
-// the step's weights, which the next products reuse, stay in cache (decode
-// 1.03x on the demo's sampling).
 constexpr int64_t kPrefetchRows = 16;
 
 // The key and value rows one decode query reads, in key order: the first n0
@@ -186,7 +183,7 @@ static void pv_heads(const float* sc, int64_t ld, const KeyRows& r, int64_t grou
     for (int c = 0; c < DV; c++) acc[i][c] = vzero();
   for (int64_t s = 0; s < limit; s++) {
     const float* vr = r.value(s);
-    if (s + kPrefetchRows < limit) prefetch_rows<0>(r.value(s + kPrefetchRows), 1, r.ldk * 4);
+    if (s + kPrefetchRows < limit) prefetch_rows(r.value(s + kPrefetchRows), 1, r.ldk * 4);
     for (int i = 0; i < HB; i++) {
       const float p = sc[(h0 + i) * ld + s];
       if (p == 0.0f) continue;
@@ -247,9 +244,9 @@ static void attend_row(const KeyRows& r, int64_t limit, const float* q, float* o
   float* sc = scratch(2, static_cast<size_t>(H * ld));  // [head][key]
   const int64_t full = limit - limit % W;
   const int64_t rowBytes = r.ldk * 4;
-  for (int64_t s = 0; s < imin(kPrefetchRows, limit); s++) prefetch_rows<0>(r.value(s), 1, rowBytes);
+  for (int64_t s = 0; s < imin(kPrefetchRows, limit); s++) prefetch_rows(r.value(s), 1, rowBytes);
   for (int64_t s = 0; s < full; s += W) {
-    for (int64_t j = s + 2 * W; j < imin(s + 3 * W, limit); j++) prefetch_rows<0>(r.key(j), 1, rowBytes);
+    for (int64_t j = s + 2 * W; j < imin(s + 3 * W, limit); j++) prefetch_rows(r.key(j), 1, rowBytes);
     const float* keys[W];
     for (int j = 0; j < W; j++) keys[j] = r.key(s + j);
     for (int64_t h = 0; h < H; h++) {
@@ -269,7 +266,7 @@ static void attend_row(const KeyRows& r, int64_t limit, const float* q, float* o
       for (int64_t k = 0; k < limit; k++)
         if (r.masked(k)) sh[k] = -INFINITY;
   }
-  if (next) prefetch_rows<0>(next, 2 * W, rowBytes);
+  if (next) prefetch_rows(next, 2 * W, rowBytes);
   float inv[kMaxDecodeHeads];
   for (int64_t h = 0; h < H; h++) inv[h] = softmax_row(sc + h * ld, limit, limit, nullptr, lse ? lse + h * lseStride : nullptr);
   if (!pv_registers(sc, ld, r, H, group, D, limit, o)) {

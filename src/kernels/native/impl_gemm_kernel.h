@@ -301,11 +301,9 @@ static void gemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t 
 
 // Asks for n contiguous rows of `bytes` each ahead of use (the GEMM's next
 // panel of rows, decode attention's cache rows).
-// Locality 0 (prefetchnta) for data read once, so a stream does not evict what is reused.
-template <int Locality = 3>
 static inline void prefetch_rows(const float* p, int64_t n, int64_t bytes) {
   const char* c = reinterpret_cast<const char*>(p);
-  for (int64_t off = 0; off < n * bytes; off += 64) __builtin_prefetch(c + off, 0, Locality);
+  for (int64_t off = 0; off < n * bytes; off += 64) __builtin_prefetch(c + off, 0, 3);
 }
 
 // C[mr x nr] (+)= alpha * panel(a) panel(b) over kc, full tile or edge.
