@@ -32,6 +32,12 @@ function gather(l: Layout, src: Float32Array, width: number): Float32Array {
   return dst;
 }
 
+// keyMask: (R) -> (B, P + S), each continuation's sequence.
+function gatherMask(l: Layout, keyMask: Uint8Array): Uint8Array {
+  const T = l.P + l.S;
+  return Uint8Array.from({ length: l.B * T }, (_, i) => keyMask[packedRow(l, Math.floor(i / T), i % T)] as number);
+}
+
 // First continuation reading each prompt.
 function firstReaders(l: Layout): Int32Array {
   const first = new Int32Array(l.G).fill(-1);
@@ -58,7 +64,7 @@ export function attentionPrefixedForward(
 ): void {
   const l = { G, P, B, S, group };
   const T = P + S;
-  const mask = keyMask ? Uint8Array.from({ length: B * T }, (_, i) => keyMask[packedRow(l, Math.floor(i / T), i % T)] as number) : null;
+  const mask = keyMask && gatherMask(l, keyMask);
   const full = new Float32Array(B * T * H * D);
   attentionForward(B, T, T, T, H, Hkv, D, scale, gather(l, q, H * D), gather(l, k, Hkv * D), gather(l, v, Hkv * D), mask, full, lse);
   const first = firstReaders(l);
@@ -89,7 +95,7 @@ export function attentionPrefixedBackward(
 ): void {
   const l = { G, P, B, S, group };
   const T = P + S;
-  const mask = keyMask ? Uint8Array.from({ length: B * T }, (_, i) => keyMask[packedRow(l, Math.floor(i / T), i % T)] as number) : null;
+  const mask = keyMask && gatherMask(l, keyMask);
   // A prompt row's output is read once, so only its first reader sends its gradient back.
   const first = firstReaders(l);
   const dOut = gather(l, dout, H * D);

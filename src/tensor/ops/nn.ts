@@ -7,11 +7,29 @@
 import { check, opResult, outBuffer } from "../create.js";
 import { perSampleRows } from "./linalg.js";
 import { runtime, TensorError } from "../runtime.js";
-import { shapeStr, Tensor } from "../tensor.js";
+import { type GradSink, shapeStr, Tensor } from "../tensor.js";
 
 /** A tensor of saved values for backward (no grad), owned by the current scope. */
 function saved(n: number, shape: readonly number[]): Tensor {
   return new Tensor(outBuffer(n), shape);
+}
+
+/**
+ * Runs a backward kernel that adds into q's, k's and v's gradients: the
+ * sink's where an input needs one, a zeroed throwaway buffer where not.
+ */
+function intoQkvGrads(sink: GradSink, q: Tensor, k: Tensor, v: Tensor, run: (dq: Float32Array, dk: Float32Array, dv: Float32Array) => void): void {
+  const pool = runtime().pool;
+  const gq = sink.grad(q);
+  const gk = sink.grad(k);
+  const gv = sink.grad(v);
+  const dq = gq ?? pool.zeros(q.size);
+  const dk = gk ?? pool.zeros(k.size);
+  const dv = gv ?? pool.zeros(v.size);
+  run(dq, dk, dv);
+  if (!gq) pool.release(dq);
+  if (!gk) pool.release(dk);
+  if (!gv) pool.release(dv);
 }
 
 /** y = x / sqrt(mean(x^2) + eps) * w. x: (..., dim); w: (dim) */
@@ -181,19 +199,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): T
   const needGrad = rt.gradEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
   const lse = needGrad ? saved(B * H * Tq, [B, H, Tq]) : null;
   rt.kernels.attentionForward(B, Tq, Tk, kvLen, H, Hkv, D, scale, q.data, k.data, v.data, mask, out, lse ? lse.data : null);
-  const res: Tensor = opResult(out, q.shape, "attention", [q, k, v], (g, sink) => {
-    const pool = runtime().pool;
-    const gq = sink.grad(q);
-    const gk = sink.grad(k);
-    const gv = sink.grad(v);
-    const dq = gq ?? pool.zeros(q.size);
-    const dk = gk ?? pool.zeros(k.size);
-    const dv = gv ?? pool.zeros(v.size);
-    runtime().kernels.attentionBackward(B, Tq, Tk, kvLen, H, Hkv, D, scale, q.data, k.data, v.data, mask, res.data, (lse as Tensor).data, g, dq, dk, dv);
-    if (!gq) pool.release(dq);
-    if (!gk) pool.release(dk);
-    if (!gv) pool.release(dv);
-  });
+  const res: Tensor = opResult(out, q.shape, "attention", [q, k, v], (g, sink) =>
+    intoQkvGrads(sink, q, k, v, (dq, dk, dv) =>
+      runtime().kernels.attentionBackward(B, Tq, Tk, kvLen, H, Hkv, D, scale, q.data, k.data, v.data, mask, res.data, (lse as Tensor).data, g, dq, dk, dv),
+    ),
+  );
   return res;
 }
 
@@ -234,19 +244,11 @@ export function attentionPrefixed(q: Tensor, k: Tensor, v: Tensor, s: { H: numbe
   const needGrad = rt.gradEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad);
   const lse = needGrad ? saved(l.B * H * T, [l.B, H, T]) : null;
   rt.kernels.attentionPrefixedForward(l.G, l.P, l.B, l.S, H, Hkv, D, scale, l.group, q.data, k.data, v.data, l.keyMask, out, lse ? lse.data : null);
-  const res: Tensor = opResult(out, q.shape, "attentionPrefixed", [q, k, v], (g, sink) => {
-    const pool = runtime().pool;
-    const gq = sink.grad(q);
-    const gk = sink.grad(k);
-    const gv = sink.grad(v);
-    const dq = gq ?? pool.zeros(q.size);
-    const dk = gk ?? pool.zeros(k.size);
-    const dv = gv ?? pool.zeros(v.size);
-    runtime().kernels.attentionPrefixedBackward(l.G, l.P, l.B, l.S, H, Hkv, D, scale, l.group, q.data, k.data, v.data, l.keyMask, res.data, (lse as Tensor).data, g, dq, dk, dv);
-    if (!gq) pool.release(dq);
-    if (!gk) pool.release(dk);
-    if (!gv) pool.release(dv);
-  });
+  const res: Tensor = opResult(out, q.shape, "attentionPrefixed", [q, k, v], (g, sink) =>
+    intoQkvGrads(sink, q, k, v, (dq, dk, dv) =>
+      runtime().kernels.attentionPrefixedBackward(l.G, l.P, l.B, l.S, H, Hkv, D, scale, l.group, q.data, k.data, v.data, l.keyMask, res.data, (lse as Tensor).data, g, dq, dk, dv),
+    ),
+  );
   return res;
 }
 
